@@ -1,0 +1,132 @@
+"""Charset: the one place that maps text to CTC targets and frame scores back to text.
+
+The blank is index 0, so a model over a charset of N characters has N + 1 classes.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+BLANK = 0
+
+PRESETS: dict[str, tuple[str, bool]] = {
+    # name: (characters, case_sensitive)
+    "alnum36": (string.digits + string.ascii_lowercase, False),
+    "printable94": (string.digits + string.ascii_letters + string.punctuation, True),
+}
+
+
+class Charset:
+    """An ordered set of characters plus the CTC blank at index 0."""
+
+    def __init__(self, characters: str, case_sensitive: bool = True) -> None:
+        if not characters:
+            raise ValueError("a charset needs at least one character")
+        duplicates = sorted({c for c in characters if characters.count(c) > 1})
+        if duplicates:
+            raise ValueError(f"charset has duplicate characters: {duplicates!r}")
+        if not case_sensitive and characters != characters.lower():
+            raise ValueError("a case-insensitive charset must hold lower-case characters only")
+        self.characters = characters
+        self.case_sensitive = case_sensitive
+        self._index = {c: i + 1 for i, c in enumerate(characters)}
+
+    @classmethod
+    def preset(cls, name: str) -> Charset:
+        if name not in PRESETS:
+            raise ValueError(f"unknown charset preset {name!r}; choose one of {sorted(PRESETS)}")
+        characters, case_sensitive = PRESETS[name]
+        return cls(characters, case_sensitive)
+
+    @classmethod
+    def from_file(cls, path: str | Path, case_sensitive: bool = True) -> Charset:
+        """Read a dictionary with one character per line, as PaddleOCR's are."""
+        path = Path(path)
+        characters = []
+        for line_number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+            character = line.rstrip("\r\n")
+            if len(character) != 1:
+                raise ValueError(
+                    f"{path}:{line_number}: expected one character per line, got {character!r}"
+                )
+            characters.append(character)
+        return cls("".join(characters), case_sensitive)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.characters) + 1
+
+    @property
+    def blank(self) -> int:
+        return BLANK
+
+    def __len__(self) -> int:
+        return len(self.characters)
+
+    def __repr__(self) -> str:
+        return f"Charset({self.characters!r}, case_sensitive={self.case_sensitive})"
+
+    def normalize(self, text: str) -> str:
+        """Fold case where the charset ignores it; the label form that training compares."""
+        return text if self.case_sensitive else text.lower()
+
+    def unknown_characters(self, text: str) -> set[str]:
+        return {c for c in self.normalize(text) if c not in self._index}
+
+    def can_encode(self, text: str) -> bool:
+        return bool(text) and not self.unknown_characters(text)
+
+    def encode(self, text: str) -> list[int]:
+        normalized = self.normalize(text)
+        try:
+            return [self._index[c] for c in normalized]
+        except KeyError as error:
+            raise ValueError(f"character {error.args[0]!r} of {text!r} is not in the charset")
+
+    def encode_batch(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Concatenated CTC targets and their lengths, the form `F.ctc_loss` takes."""
+        encoded = [self.encode(text) for text in texts]
+        targets = torch.tensor([i for e in encoded for i in e], dtype=torch.long)
+        lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)
+        return targets, lengths
+
+    def decode_indices(self, indices: Sequence[int]) -> str:
+        return "".join(self.characters[i - 1] for i in indices if i != BLANK)
+
+    def decode_greedy(self, logits: torch.Tensor) -> list[tuple[str, float]]:
+        """Best path decoding of (batch, frames, classes) scores: collapse repeats, drop blanks.
+
+        The confidence is the mean probability of the frames that emitted a character
+        (PaddleOCR's convention); a word with no characters reports the mean blank probability.
+        """
+        probabilities = logits.detach().float().softmax(-1).cpu()
+        best_probabilities, best_classes = probabilities.max(-1)
+        results = []
+        for classes, scores in zip(best_classes.tolist(), best_probabilities.tolist()):
+            kept_characters, kept_scores, previous = [], [], BLANK
+            for class_index, score in zip(classes, scores):
+                if class_index != BLANK and class_index != previous:
+                    kept_characters.append(self.characters[class_index - 1])
+                    kept_scores.append(score)
+                previous = class_index
+            if not kept_scores:
+                kept_scores = scores
+            results.append(("".join(kept_characters), sum(kept_scores) / len(kept_scores)))
+        return results
+
+
+def build_charset(name: str | None = None, characters: str | None = None,
+                  path: str | None = None, case_sensitive: bool = True) -> Charset:
+    """Build a charset from exactly one of a preset name, a string of characters, or a file."""
+    given = [value for value in (name, characters, path) if value]
+    if len(given) != 1:
+        raise ValueError("give exactly one of a charset preset name, characters, or a file path")
+    if name:
+        return Charset.preset(name)
+    if path:
+        return Charset.from_file(path, case_sensitive)
+    return Charset(characters, case_sensitive)

@@ -1,0 +1,115 @@
+"""Training entry point: the only place that reads Hydra config and instantiates from it.
+
+`python train.py dataset=synth loss=focal_ctc model=crnn trainer=gpu` or `crnn-train ...`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+from lightning.pytorch.utilities import rank_zero_only
+from omegaconf import DictConfig, OmegaConf
+
+from crnn_pl.charset import Charset, build_charset
+
+log = logging.getLogger(__name__)
+
+CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+
+
+def charset_from_config(cfg: DictConfig) -> Charset:
+    node = cfg.charset
+    return build_charset(name=node.get("name"), characters=node.get("characters"),
+                         path=node.get("path"), case_sensitive=node.get("case_sensitive", True))
+
+
+def loss_arguments(cfg: DictConfig) -> dict[str, Any]:
+    node = cfg.loss
+    arguments: dict[str, Any] = {"loss": node.name}
+    if "alpha" in node:
+        arguments["focal_alpha"] = node.alpha
+    if "gamma" in node:
+        arguments["focal_gamma"] = node.gamma
+    return arguments
+
+
+def build_module(cfg: DictConfig, charset: Charset) -> L.LightningModule:
+    return hydra.utils.instantiate(
+        cfg.model, charset=charset.characters, case_sensitive=charset.case_sensitive,
+        **cfg.image, **loss_arguments(cfg), _convert_="all",
+    )
+
+
+def build_datamodule(cfg: DictConfig, charset: Charset) -> L.LightningDataModule:
+    return hydra.utils.instantiate(
+        cfg.dataset, charset=charset.characters, case_sensitive=charset.case_sensitive,
+        **cfg.image, _convert_="all",
+    )
+
+
+def instantiate_all(node: DictConfig | None) -> list[Any]:
+    """Every `_target_` entry of a callbacks/logger group, in order."""
+    if not node:
+        return []
+    return [hydra.utils.instantiate(entry) for entry in node.values()
+            if isinstance(entry, DictConfig) and "_target_" in entry]
+
+
+@rank_zero_only
+def save_resolved_config(cfg: DictConfig, output_dir: Path) -> None:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Build everything from `cfg`, fit (and optionally test), return the final metrics."""
+    L.seed_everything(cfg.seed, workers=True)
+    output_dir = Path(cfg.paths.output_dir)
+    save_resolved_config(cfg, output_dir)
+
+    charset = charset_from_config(cfg)
+    datamodule = build_datamodule(cfg, charset)
+    module = build_module(cfg, charset)
+    callbacks = instantiate_all(cfg.get("callbacks"))
+    loggers = instantiate_all(cfg.get("logger"))
+    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks,
+                                                 logger=loggers or False)
+    log.info("%s; charset %d characters (%s)", module.describe(), len(charset),
+             "case-sensitive" if charset.case_sensitive else "case-folded")
+
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
+    if cfg.get("test_after_fit") and not cfg.trainer.get("fast_dev_run"):
+        trainer.test(module, datamodule=datamodule, ckpt_path="best")
+        metrics.update({n: float(v) for n, v in trainer.callback_metrics.items()})
+
+    checkpoint = trainer.checkpoint_callback
+    if checkpoint is not None and checkpoint.best_model_score is not None:
+        metrics["best/val_acc"] = float(checkpoint.best_model_score)
+        metrics["best/checkpoint"] = checkpoint.best_model_path
+    report(metrics, output_dir)
+    return metrics
+
+
+@rank_zero_only
+def report(metrics: dict[str, Any], output_dir: Path) -> None:
+    shown = {k: v for k, v in metrics.items() if k.startswith(("val/", "test/", "best/"))}
+    for name in sorted(shown):
+        value = shown[name]
+        log.info("%-16s %s", name, f"{value:.4f}" if isinstance(value, float) else value)
+    log.info("outputs in %s", output_dir)
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
+def main(cfg: DictConfig) -> float | None:
+    """Returns the best val/acc, the value Hydra sweepers optimise."""
+    metrics = train(cfg)
+    return metrics.get("best/val_acc", metrics.get("val/acc"))
+
+
+if __name__ == "__main__":
+    main()

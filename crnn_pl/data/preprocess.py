@@ -1,0 +1,109 @@
+"""The one preprocessing path: training, evaluation, prediction and export checks all call it.
+
+Keep-aspect resize to the model height, squeeze to the width only when the word is wider than
+it, pad on the right, normalise. A fixed width keeps batches rectangular and exported graphs
+simple; right padding with zeros (the normalised mean) is what the model sees in training too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+
+ImageInput = Union[str, Path, Image.Image, np.ndarray]
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """What the model expects; saved with every checkpoint and export."""
+
+    height: int = 32
+    width: int = 100
+    channels: int = 1
+    mean: float = 0.5
+    std: float = 0.5
+
+
+def to_array(image: ImageInput, channels: int) -> np.ndarray:
+    """Any supported image as uint8 (H, W) for channels=1 or (H, W, 3) for channels=3.
+
+    Handles paths, PIL images in any mode (palette, RGBA, 16-bit, grayscale) and arrays.
+    Raises ValueError naming the file when it cannot be decoded or is empty.
+    """
+    if isinstance(image, (str, Path)):
+        path = Path(image)
+        try:
+            with Image.open(path) as opened:
+                opened.load()
+                return to_array(opened, channels)
+        except (OSError, SyntaxError, ValueError) as error:
+            raise ValueError(f"{path}: cannot read image: {error}") from error
+    if isinstance(image, Image.Image):
+        image = pil_to_uint8(image)
+    array = np.asarray(image)
+    if array.size == 0 or array.ndim not in (2, 3):
+        raise ValueError(f"expected a non-empty 2-D or 3-D image, got shape {array.shape}")
+    if array.dtype != np.uint8:
+        array = rescale_to_uint8(array)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim == 3 and array.shape[2] == 4:
+        array = array[:, :, :3]
+    if channels == 1 and array.ndim == 3:
+        return cv2.cvtColor(np.ascontiguousarray(array), cv2.COLOR_RGB2GRAY)
+    if channels == 3 and array.ndim == 2:
+        return cv2.cvtColor(array, cv2.COLOR_GRAY2RGB)
+    return np.ascontiguousarray(array)
+
+
+def pil_to_uint8(image: Image.Image) -> np.ndarray:
+    """PIL image in any mode as uint8 RGB or L, compositing transparency onto white."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        return rescale_to_uint8(np.asarray(image))
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
+    if image.mode == "L":
+        return np.asarray(image)
+    return np.asarray(image.convert("RGB"))
+
+
+def rescale_to_uint8(array: np.ndarray) -> np.ndarray:
+    """16-bit, integer or float images stretched to 0..255 by their own range."""
+    array = array.astype(np.float32)
+    low, high = float(array.min()), float(array.max())
+    if high <= low:
+        return np.zeros(array.shape, np.uint8)
+    return ((array - low) * (255.0 / (high - low))).round().astype(np.uint8)
+
+
+def resize_and_pad(image: np.ndarray, spec: ImageSpec) -> np.ndarray:
+    """Keep-aspect resize to spec.height, squeeze if wider than spec.width, pad right with 0."""
+    height, width = image.shape[:2]
+    scaled_width = max(1, min(spec.width, round(width * spec.height / height)))
+    interpolation = cv2.INTER_AREA if height > spec.height else cv2.INTER_LINEAR
+    resized = cv2.resize(image, (scaled_width, spec.height), interpolation=interpolation)
+    canvas = np.zeros((spec.height, spec.width) + resized.shape[2:], np.float32)
+    canvas[:, :scaled_width] = (resized.astype(np.float32) / 255.0 - spec.mean) / spec.std
+    return canvas
+
+
+def preprocess(image: ImageInput, spec: ImageSpec) -> torch.Tensor:
+    """One image -> float tensor (channels, height, width), ready for the model."""
+    normalized = resize_and_pad(to_array(image, spec.channels), spec)
+    if normalized.ndim == 2:
+        normalized = normalized[None]
+    else:
+        normalized = normalized.transpose(2, 0, 1)
+    return torch.from_numpy(np.ascontiguousarray(normalized))
+
+
+def preprocess_batch(images: list[ImageInput], spec: ImageSpec) -> torch.Tensor:
+    return torch.stack([preprocess(image, spec) for image in images])

@@ -1,0 +1,80 @@
+"""Fonts for the renderer, found inside installed PyPI packages (never system fonts).
+
+Every family here is under an open licence: the `font-*` packages (SIL Open Font License) and
+matplotlib's DejaVu (Bitstream Vera licence) and STIX (SIL OFL) fonts.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import string
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from fontTools.ttLib import TTFont
+
+log = logging.getLogger(__name__)
+
+FONT_PACKAGES = (
+    "font_roboto", "font_source_sans_pro", "font_source_serif_pro", "font_caladea",
+    "font_fredoka_one", "font_hanken_grotesk", "font_amatic_sc", "font_intuitive", "font_manrope",
+)
+# matplotlib also ships symbol-only and TeX-encoded fonts (cmex10, STIXSize*): keep text faces.
+MATPLOTLIB_TEXT_FONTS = ("DejaVuSans", "DejaVuSerif", "STIXGeneral")
+# Small-caps faces draw lower case as capitals: fine when case is folded, wrong otherwise.
+CAPS_ONLY_FONTS = ("AmaticSC",)
+
+
+@dataclass(frozen=True)
+class FontFile:
+    path: Path
+    characters: frozenset[str]
+    caps_only: bool
+
+    def covers(self, text: str) -> bool:
+        return all(c in self.characters or c == " " for c in text)
+
+
+def package_font_paths() -> list[Path]:
+    paths: list[Path] = []
+    for package in FONT_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            log.warning("font package %s is not installed; rendering without it", package)
+            continue
+        folder = Path(next(iter(spec.submodule_search_locations)))
+        by_stem: dict[str, Path] = {}
+        for path in sorted(folder.rglob("*")):
+            # Some packages ship each face as both .otf and .ttf: one copy is enough.
+            if path.suffix.lower() in (".ttf", ".otf") and "Variable" not in path.stem:
+                by_stem.setdefault(path.stem, path)
+        paths.extend(by_stem.values())
+    matplotlib_spec = importlib.util.find_spec("matplotlib")
+    if matplotlib_spec is not None and matplotlib_spec.origin:
+        folder = Path(matplotlib_spec.origin).parent / "mpl-data" / "fonts" / "ttf"
+        paths.extend(p for p in sorted(folder.glob("*.ttf")) if p.stem.startswith(MATPLOTLIB_TEXT_FONTS))
+    return paths
+
+
+def read_font(path: Path) -> FontFile:
+    with TTFont(path, lazy=True) as font:
+        codepoints = font.getBestCmap() or {}
+    return FontFile(
+        path=path,
+        characters=frozenset(chr(c) for c in codepoints),
+        caps_only=path.stem.startswith(CAPS_ONLY_FONTS),
+    )
+
+
+@lru_cache(maxsize=1)
+def bundled_fonts() -> tuple[FontFile, ...]:
+    # "Display" faces are DejaVu's glyph-less stubs; keep faces that can write a word.
+    fonts = tuple(
+        font for font in map(read_font, package_font_paths())
+        if font.covers(string.ascii_letters + string.digits)
+    )
+    if not fonts:
+        raise RuntimeError("no fonts found: install the project with `make install`")
+    return fonts

@@ -1,0 +1,158 @@
+"""CRNNModule: the LightningModule that trains, validates and reads with a CRNN.
+
+Built from plain values and saved with `save_hyperparameters()`, so
+`CRNNModule.load_from_checkpoint(path)` needs no Hydra and no config files.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import lightning as L
+import torch
+from torchmetrics import MeanMetric
+from torchmetrics.text import CharErrorRate
+
+from crnn_pl.charset import Charset
+from crnn_pl.data.preprocess import ImageInput, ImageSpec, preprocess_batch
+from crnn_pl.losses import build_loss
+from crnn_pl.model.crnn import CRNN, PAPER_CHANNELS, count_mflops, count_parameters
+
+log = logging.getLogger(__name__)
+
+ALNUM36 = set("0123456789abcdefghijklmnopqrstuvwxyz")
+
+
+def alnum36(text: str) -> str:
+    """The standard benchmark comparison: case-insensitive, alphanumerics only."""
+    return "".join(c for c in text.lower() if c in ALNUM36)
+
+
+class WordMetrics(torch.nn.Module):
+    """Word accuracy, alnum36 accuracy and CER for one stage, synced across DDP ranks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.acc = MeanMetric()
+        self.acc36 = MeanMetric()
+        self.cer = CharErrorRate()
+
+    def update(self, predictions: Sequence[str], labels: Sequence[str]) -> None:
+        exact = torch.tensor([p == t for p, t in zip(predictions, labels)], dtype=torch.float32)
+        folded = torch.tensor(
+            [alnum36(p) == alnum36(t) for p, t in zip(predictions, labels)], dtype=torch.float32)
+        self.acc.update(exact)
+        self.acc36.update(folded)
+        self.cer.update(list(predictions), list(labels))
+
+
+class CRNNModule(L.LightningModule):
+    def __init__(
+        self,
+        charset: str = "0123456789abcdefghijklmnopqrstuvwxyz",
+        case_sensitive: bool = False,
+        conv_channels: Sequence[int] = PAPER_CHANNELS,
+        hidden_size: int = 256,
+        num_lstm_layers: int = 2,
+        dropout: float = 0.0,
+        height: int = 32,
+        width: int = 100,
+        channels: int = 1,
+        mean: float = 0.5,
+        std: float = 0.5,
+        loss: str = "ctc",
+        focal_alpha: float = 0.5,
+        focal_gamma: float = 2.0,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        scheduler: str = "onecycle",
+        warmup_fraction: float = 0.1,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.charset = Charset(charset, case_sensitive)
+        self.image_spec = ImageSpec(height=height, width=width, channels=channels, mean=mean, std=std)
+        self.model = CRNN(
+            num_classes=self.charset.num_classes, in_channels=channels,
+            conv_channels=list(conv_channels), hidden_size=hidden_size,
+            num_lstm_layers=num_lstm_layers, dropout=dropout,
+        )
+        self.loss_fn = build_loss(loss, alpha=focal_alpha, gamma=focal_gamma)
+        self.val_metrics = WordMetrics()
+        self.test_metrics = WordMetrics()
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model(images)
+
+    def describe(self) -> str:
+        """Parameters and MFLOPs of one 32x100 image: the figures the README quotes."""
+        params = count_parameters(self.model)
+        mflops = count_mflops(self.model, width=100)
+        return f"CRNN: {params / 1e6:.2f}M parameters, {mflops:.0f} MFLOPs per 32x100 image"
+
+    def compute_loss(self, images: torch.Tensor, labels: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = self(images)
+        targets, target_lengths = self.charset.encode_batch(labels)
+        input_lengths = torch.full((logits.shape[0],), logits.shape[1], dtype=torch.long)
+        loss = self.loss_fn(logits, targets.to(logits.device), input_lengths.to(logits.device),
+                            target_lengths.to(logits.device))
+        return loss, logits
+
+    def training_step(self, batch: tuple[torch.Tensor, list[str]], batch_index: int) -> torch.Tensor:
+        images, labels = batch
+        loss, _ = self.compute_loss(images, labels)
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(labels))
+        return loss
+
+    def _evaluate(self, batch: tuple[torch.Tensor, list[str]], stage: str, metrics: WordMetrics) -> None:
+        images, labels = batch
+        loss, logits = self.compute_loss(images, labels)
+        predictions = [text for text, _ in self.charset.decode_greedy(logits)]
+        metrics.update(predictions, labels)
+        size = len(labels)
+        self.log(f"{stage}/loss", loss, batch_size=size, sync_dist=True)
+        self.log(f"{stage}/acc", metrics.acc, batch_size=size, prog_bar=True)
+        self.log(f"{stage}/acc36", metrics.acc36, batch_size=size)
+        self.log(f"{stage}/cer", metrics.cer, batch_size=size)
+
+    def validation_step(self, batch: tuple[torch.Tensor, list[str]], batch_index: int) -> None:
+        self._evaluate(batch, "val", self.val_metrics)
+
+    def test_step(self, batch: tuple[torch.Tensor, list[str]], batch_index: int) -> None:
+        self._evaluate(batch, "test", self.test_metrics)
+
+    def predict_step(self, batch: torch.Tensor | tuple, batch_index: int) -> list[tuple[str, float]]:
+        images = batch[0] if isinstance(batch, (tuple, list)) else batch
+        return self.charset.decode_greedy(self(images))
+
+    def configure_optimizers(self):
+        hp = self.hparams
+        optimizer = torch.optim.AdamW(self.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+        if hp.scheduler == "none":
+            return optimizer
+        total_steps = max(1, int(self.trainer.estimated_stepping_batches))
+        if hp.scheduler == "onecycle":
+            scheduler = torch.optim.lr_scheduler.OneCycleLR(
+                optimizer, max_lr=hp.lr, total_steps=total_steps, pct_start=hp.warmup_fraction)
+        elif hp.scheduler == "cosine":
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+        else:
+            raise ValueError(f"unknown scheduler {hp.scheduler!r}; choose onecycle, cosine or none")
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    @torch.no_grad()
+    def read(self, images: ImageInput | Sequence[ImageInput], batch_size: int = 64) -> list[tuple[str, float]]:
+        """Recognise word images (paths, PIL images or arrays): a (text, confidence) per image."""
+        if not isinstance(images, (list, tuple)):
+            images = [images]
+        was_training = self.training
+        self.eval()
+        results: list[tuple[str, float]] = []
+        try:
+            for start in range(0, len(images), batch_size):
+                batch = preprocess_batch(list(images[start:start + batch_size]), self.image_spec)
+                results.extend(self.charset.decode_greedy(self(batch.to(self.device))))
+        finally:
+            self.train(was_training)
+        return results
