@@ -27,7 +27,7 @@ class RenderSettings:
 
     font_size: tuple[int, int] = (22, 44)
     max_length: int = 16
-    random_text_prob: float = 0.3
+    random_text_prob: float = 0.25
     rotation_degrees: float = 4.0
     shear: float = 0.25
     perspective: float = 0.06
@@ -35,10 +35,10 @@ class RenderSettings:
     outline_prob: float = 0.1
     shadow_prob: float = 0.1
     min_contrast: int = 60
-    blur_prob: float = 0.3
-    noise_prob: float = 0.3
-    jpeg_prob: float = 0.3
-    downscale_prob: float = 0.25
+    blur_prob: float = 0.2
+    noise_prob: float = 0.2
+    jpeg_prob: float = 0.2
+    downscale_prob: float = 0.15
 
 
 def load_vocabulary() -> tuple[str, ...]:
@@ -252,12 +252,12 @@ def build_degradations(settings: RenderSettings) -> A.Compose | None:
     s = settings
     transforms = [
         A.OneOf([
-            A.GaussianBlur(blur_limit=(3, 5), sigma_limit=(0.3, 1.5)),
-            A.MotionBlur(blur_limit=(3, 7)),
+            A.GaussianBlur(blur_limit=(3, 5), sigma_limit=(0.3, 1.2)),
+            A.MotionBlur(blur_limit=(3, 5)),
         ], p=s.blur_prob),
-        A.Downscale(scale_range=(0.3, 0.7), p=s.downscale_prob),
-        A.GaussNoise(std_range=(0.02, 0.12), p=s.noise_prob),
+        A.Downscale(scale_range=(0.5, 0.8), p=s.downscale_prob),
+        A.GaussNoise(std_range=(0.02, 0.08), p=s.noise_prob),
         A.RandomBrightnessContrast(brightness_limit=0.2, contrast_limit=0.2, p=0.3),
-        A.ImageCompression(quality_range=(20, 80), p=s.jpeg_prob),
+        A.ImageCompression(quality_range=(30, 90), p=s.jpeg_prob),
     ]
     return A.Compose(transforms, seed=0)

@@ -1,0 +1,30 @@
+# make install | train | test | lint. Every target installs first (idempotent, fast when done).
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export NO_ALBUMENTATIONS_UPDATE := 1
+
+.PHONY: install train test lint clean
+
+install: $(STAMP)
+
+# torch first and exactly pinned: any looser requirement downloads GBs of CUDA wheels.
+$(STAMP): pyproject.toml
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet torch==2.13.0
+	$(PYTHON) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# The default recipe: crnn_small on rendered words, 15 minutes on a 2-core CPU.
+train: install
+	$(PYTHON) train.py experiment=cpu_15min $(ARGS)
+
+test: install
+	$(PYTHON) -m pytest -q $(ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check crnn_pl tests train.py scripts
+
+clean:
+	rm -rf outputs multirun .pytest_cache

@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from crnn_pl.data.preprocess import ImageSpec, preprocess, to_array
+
+SPEC = ImageSpec(height=32, width=100, channels=1, mean=0.5, std=0.5)
+
+
+def test_narrow_word_keeps_aspect_and_pads_right():
+    image = np.full((16, 20), 255, np.uint8)       # aspect 1.25 -> 40 px wide at height 32
+    tensor = preprocess(image, SPEC)
+    assert tensor.shape == (1, 32, 100)
+    assert torch.allclose(tensor[:, :, :40], torch.ones(1, 32, 40))   # white -> +1
+    assert torch.all(tensor[:, :, 40:] == 0)                          # padding = the mean
+
+
+def test_wide_word_is_squeezed_to_width():
+    tensor = preprocess(np.zeros((10, 400), np.uint8), SPEC)
+    assert tensor.shape == (1, 32, 100)
+    assert torch.allclose(tensor, -torch.ones(1, 32, 100))
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "P", "I;16", "LA", "1"])
+def test_every_pil_mode_reads_from_a_file(tmp_path, mode):
+    rgb = Image.fromarray(np.random.default_rng(0).integers(0, 255, (20, 60, 3), dtype=np.uint8))
+    image = rgb.convert("L").convert(mode) if mode in ("I;16", "1", "LA") else rgb.convert(mode)
+    path = tmp_path / f"word_{mode.replace(';', '')}.png"
+    image.save(path)
+    for channels in (1, 3):
+        tensor = preprocess(path, ImageSpec(channels=channels))
+        assert tensor.shape == (channels, 32, 100)
+        assert torch.isfinite(tensor).all()
+
+
+def test_sixteen_bit_image_uses_its_full_range():
+    array = np.linspace(0, 65535, 60, dtype=np.uint16)[None].repeat(20, 0)
+    converted = to_array(Image.fromarray(array), channels=1)
+    assert converted.min() == 0 and converted.max() == 255
+
+
+def test_transparent_pixels_become_white():
+    rgba = np.zeros((10, 10, 4), np.uint8)                 # fully transparent black
+    assert to_array(Image.fromarray(rgba, "RGBA"), channels=1).min() == 255
+
+
+def test_corrupt_file_error_names_the_file(tmp_path):
+    path = tmp_path / "broken.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    with pytest.raises(ValueError, match="broken.png"):
+        preprocess(path, SPEC)
+
+
+def test_missing_file_error_names_the_file(tmp_path):
+    with pytest.raises(ValueError, match="absent.png"):
+        preprocess(tmp_path / "absent.png", SPEC)

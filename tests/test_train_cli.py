@@ -1,0 +1,46 @@
+"""`python train.py` through Hydra, as a user runs it."""
+
+import re
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from conftest import run_train
+
+TINY_MODEL = ("model.conv_channels=[16,32,48,48,96,96,96]", "model.hidden_size=64")
+
+
+@pytest.mark.parametrize("loss", ["ctc", "focal_ctc"])
+def test_fast_dev_run_through_hydra(tmp_path, loss):
+    result = run_train("debug=fast", f"loss={loss}", *TINY_MODEL, f"hydra.run.dir={tmp_path}")
+    config = OmegaConf.load(tmp_path / "config.yaml")
+    assert config.loss.name == loss
+    assert config.image.height == 32
+    assert "val/acc" in result.stdout + result.stderr
+
+
+def test_multirun_sweeps_both_losses(tmp_path):
+    run_train("-m", "loss=ctc,focal_ctc", "debug=fast", *TINY_MODEL, f"hydra.sweep.dir={tmp_path}")
+    runs = sorted(p for p in tmp_path.iterdir() if p.is_dir() and p.name.isdigit())
+    assert [p.name for p in runs] == ["0", "1"]
+    losses = [OmegaConf.load(run / "config.yaml").loss.name for run in runs]
+    assert losses == ["ctc", "focal_ctc"]
+
+
+def test_short_training_writes_checkpoints_logs_and_summary(tmp_path):
+    result = run_train(
+        *TINY_MODEL, "trainer.max_epochs=2", "dataset.train_size=128", "dataset.val_size=32",
+        "dataset.batch_size=16", "dataset.num_workers=1", f"hydra.run.dir={tmp_path}",
+    )
+    output = result.stdout + result.stderr
+    checkpoints = tmp_path / "checkpoints"
+    assert (checkpoints / "last.ckpt").is_file()
+    best = [p for p in checkpoints.glob("epoch*.ckpt")]
+    assert len(best) == 1
+    assert re.search(r"best/checkpoint\s+\S*" + re.escape(best[0].name), output)
+    assert re.search(r"best/val_acc\s+\d\.\d{4}", output)
+    assert list((tmp_path / "tensorboard").rglob("events.out.tfevents.*"))
+    state = torch.load(checkpoints / "last.ckpt", map_location="cpu", weights_only=False)
+    assert state["epoch"] == 1 and state["global_step"] == 16
+    assert state["hyper_parameters"]["charset"] == "0123456789abcdefghijklmnopqrstuvwxyz"
