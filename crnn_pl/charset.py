@@ -85,7 +85,7 @@ class Charset:
         try:
             return [self._index[c] for c in normalized]
         except KeyError as error:
-            raise ValueError(f"character {error.args[0]!r} of {text!r} is not in the charset")
+            raise ValueError(f"character {error.args[0]!r} of {text!r} is not in the charset") from None
 
     def encode_batch(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Concatenated CTC targets and their lengths, the form `F.ctc_loss` takes."""
@@ -106,9 +106,9 @@ class Charset:
         probabilities = logits.detach().float().softmax(-1).cpu()
         best_probabilities, best_classes = probabilities.max(-1)
         results = []
-        for classes, scores in zip(best_classes.tolist(), best_probabilities.tolist()):
+        for classes, scores in zip(best_classes.tolist(), best_probabilities.tolist(), strict=True):
             kept_characters, kept_scores, previous = [], [], BLANK
-            for class_index, score in zip(classes, scores):
+            for class_index, score in zip(classes, scores, strict=True):
                 if class_index != BLANK and class_index != previous:
                     kept_characters.append(self.characters[class_index - 1])
                     kept_scores.append(score)

@@ -39,9 +39,9 @@ class WordMetrics(torch.nn.Module):
         self.cer = CharErrorRate()
 
     def update(self, predictions: Sequence[str], labels: Sequence[str]) -> None:
-        exact = torch.tensor([p == t for p, t in zip(predictions, labels)], dtype=torch.float32)
+        exact = torch.tensor([p == t for p, t in zip(predictions, labels, strict=True)], dtype=torch.float32)
         folded = torch.tensor(
-            [alnum36(p) == alnum36(t) for p, t in zip(predictions, labels)], dtype=torch.float32)
+            [alnum36(p) == alnum36(t) for p, t in zip(predictions, labels, strict=True)], dtype=torch.float32)
         self.acc.update(exact)
         self.acc36.update(folded)
         self.cer.update(list(predictions), list(labels))

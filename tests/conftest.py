@@ -68,7 +68,8 @@ def overfit_checkpoint(word_files, tmp_path_factory) -> Path:
     L.seed_everything(0)
     module = CRNNModule(lr=3e-3, scheduler="none", **SMALL_MODEL)
     loader = DataLoader(FileWords(paths, labels, module.image_spec), batch_size=len(paths))
-    trainer = L.Trainer(max_steps=400, accelerator="cpu", logger=False, enable_checkpointing=False,
+    trainer = L.Trainer(max_steps=600, accelerator="cpu", logger=False, enable_checkpointing=False,
+                        gradient_clip_val=5.0,
                         enable_progress_bar=False, enable_model_summary=False,
                         callbacks=[StopWhenPerfect(paths, labels)])
     trainer.fit(module, train_dataloaders=loader)

@@ -26,19 +26,19 @@ class RenderSettings:
     """Knobs of the renderer; conf/dataset/synth.yaml documents each."""
 
     font_size: tuple[int, int] = (22, 44)
-    max_length: int = 16
-    random_text_prob: float = 0.25
-    rotation_degrees: float = 4.0
-    shear: float = 0.25
-    perspective: float = 0.06
+    max_length: int = 12
+    random_text_prob: float = 0.15
+    rotation_degrees: float = 3.0
+    shear: float = 0.2
+    perspective: float = 0.05
     spacing_prob: float = 0.2
     outline_prob: float = 0.1
     shadow_prob: float = 0.1
     min_contrast: int = 60
-    blur_prob: float = 0.2
-    noise_prob: float = 0.2
-    jpeg_prob: float = 0.2
-    downscale_prob: float = 0.15
+    blur_prob: float = 0.15
+    noise_prob: float = 0.15
+    jpeg_prob: float = 0.15
+    downscale_prob: float = 0.1
 
 
 def load_vocabulary() -> tuple[str, ...]:
@@ -93,7 +93,7 @@ class WordRenderer:
         return word if self.charset.can_encode(word) else self._random_string(rng)
 
     def _random_string(self, rng: np.random.Generator) -> str:
-        length = int(rng.integers(1, min(10, self.settings.max_length) + 1))
+        length = int(rng.integers(1, min(8, self.settings.max_length) + 1))
         kind = rng.random()
         if kind < 0.3:
             pool = "".join(c for c in self.alphabet if c in string.digits) or self.alphabet
@@ -146,7 +146,7 @@ class WordRenderer:
         origin = (size // 2 + stroke, size // 2 + stroke)
         pieces = list(text) if spacing else [text]
         x = origin[0]
-        for piece, advance in zip(pieces, advances):
+        for piece, advance in zip(pieces, advances, strict=True):
             if outline_canvas is not None:
                 ImageDraw.Draw(outline_canvas).text((x, origin[1]), piece, font=font, fill=255,
                                                     stroke_width=stroke, stroke_fill=255)

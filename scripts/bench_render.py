@@ -1,0 +1,73 @@
+"""Does rendering keep up with training? Prints both rates, measured side by side in one run.
+
+    python scripts/bench_render.py [--model crnn_small] [--batch-size 32] [--seconds 20]
+
+Render rate: rendered + preprocessed words per second on one core (one DataLoader worker).
+Train rate: images per second of training steps (forward, backward, AdamW) on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from omegaconf import OmegaConf
+
+from crnn_pl import CRNNModule
+from crnn_pl.charset import Charset
+from crnn_pl.data.preprocess import ImageSpec
+from crnn_pl.data.synth.dataset import SynthWordDataset
+from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+def render_rate(seconds: float) -> float:
+    render = OmegaConf.to_container(OmegaConf.load(CONF / "dataset" / "synth.yaml").render)
+    settings = RenderSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in render.items()})
+    dataset = SynthWordDataset(WordRenderer(Charset.preset("alnum36"), settings), ImageSpec(), size=10**9)
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        dataset[count]
+        count += 1
+    return count / (time.perf_counter() - start)
+
+
+def train_rate(model: str, batch_size: int, seconds: float) -> float:
+    node = OmegaConf.load(CONF / "model" / f"{model}.yaml")
+    module = CRNNModule(conv_channels=list(node.conv_channels), hidden_size=node.hidden_size)
+    optimizer = torch.optim.AdamW(module.parameters(), lr=1e-3)
+    images = torch.randn(batch_size, 1, 32, 100)
+    labels = ["".join(np.random.default_rng(i).choice(list("abcdefgh"), 8)) for i in range(batch_size)]
+    steps, start = 0, None
+    while start is None or time.perf_counter() - start < seconds:
+        loss, _ = module.compute_loss(images, labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if steps == 2:  # the first steps warm up allocators
+            start = time.perf_counter()
+            steps = 0
+        steps += 1
+    return steps * batch_size / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="crnn_small")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    torch.set_num_threads(torch.get_num_threads())
+    rendered = render_rate(args.seconds)
+    trained = train_rate(args.model, args.batch_size, args.seconds)
+    print(f"render + preprocess, 1 worker : {rendered:8.1f} words/s")
+    print(f"train {args.model}, batch {args.batch_size:<4}: {trained:8.1f} images/s ({torch.get_num_threads()} threads)")
+    print(f"ratio render / train          : {rendered / trained:8.2f}x (>= 1: one worker keeps up)")
+
+
+if __name__ == "__main__":
+    main()
