@@ -65,7 +65,8 @@ def main() -> None:
     rendered = render_rate(args.seconds)
     trained = train_rate(args.model, args.batch_size, args.seconds)
     print(f"render + preprocess, 1 worker : {rendered:8.1f} words/s")
-    print(f"train {args.model}, batch {args.batch_size:<4}: {trained:8.1f} images/s ({torch.get_num_threads()} threads)")
+    threads = torch.get_num_threads()
+    print(f"train {args.model}, batch {args.batch_size:<4}: {trained:8.1f} images/s ({threads} threads)")
     print(f"ratio render / train          : {rendered / trained:8.2f}x (>= 1: one worker keeps up)")
 
 
