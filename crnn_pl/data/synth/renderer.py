@@ -26,8 +26,8 @@ class RenderSettings:
     """Knobs of the renderer; conf/dataset/synth.yaml documents each."""
 
     font_size: tuple[int, int] = (22, 44)
-    max_length: int = 12
-    random_text_prob: float = 0.15
+    max_length: int = 10
+    random_text_prob: float = 0.1
     rotation_degrees: float = 3.0
     shear: float = 0.2
     perspective: float = 0.05
@@ -35,10 +35,10 @@ class RenderSettings:
     outline_prob: float = 0.1
     shadow_prob: float = 0.1
     min_contrast: int = 60
-    blur_prob: float = 0.15
-    noise_prob: float = 0.15
-    jpeg_prob: float = 0.15
-    downscale_prob: float = 0.1
+    blur_prob: float = 0.1
+    noise_prob: float = 0.1
+    jpeg_prob: float = 0.1
+    downscale_prob: float = 0.08
 
 
 def load_vocabulary() -> tuple[str, ...]:
