@@ -1,6 +1,6 @@
 """Does rendering keep up with training? Prints both rates, measured side by side in one run.
 
-    python scripts/bench_render.py [--model crnn_small] [--batch-size 32] [--seconds 20]
+    python scripts/bench_render.py [--model crnn_small] [--batch-size 32] [--seconds 20] [--fp32]
 
 Render rate: rendered + preprocessed words per second on one core (one DataLoader worker).
 Train rate: images per second of training steps (forward, backward, AdamW) on this machine.
@@ -36,21 +36,24 @@ def render_rate(seconds: float) -> float:
     return count / (time.perf_counter() - start)
 
 
-def train_rate(model: str, batch_size: int, seconds: float) -> float:
+def train_rate(model: str, batch_size: int, seconds: float, bf16: bool) -> float:
     node = OmegaConf.load(CONF / "model" / f"{model}.yaml")
     module = CRNNModule(conv_channels=list(node.conv_channels), hidden_size=node.hidden_size)
     optimizer = torch.optim.AdamW(module.parameters(), lr=1e-3)
     images = torch.randn(batch_size, 1, 32, 100)
     labels = ["".join(np.random.default_rng(i).choice(list("abcdefgh"), 8)) for i in range(batch_size)]
-    steps, start = 0, None
-    while start is None or time.perf_counter() - start < seconds:
-        loss, _ = module.compute_loss(images, labels)
+    def step() -> None:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss, _ = module.compute_loss(images, labels)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        if steps == 2:  # the first steps warm up allocators
-            start = time.perf_counter()
-            steps = 0
+
+    for _ in range(3):  # warm up allocators and kernels
+        step()
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        step()
         steps += 1
     return steps * batch_size / (time.perf_counter() - start)
 
@@ -60,13 +63,14 @@ def main() -> None:
     parser.add_argument("--model", default="crnn_small")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--fp32", action="store_true", help="train in float32 instead of bf16 autocast")
     args = parser.parse_args()
-    torch.set_num_threads(torch.get_num_threads())
     rendered = render_rate(args.seconds)
-    trained = train_rate(args.model, args.batch_size, args.seconds)
+    trained = train_rate(args.model, args.batch_size, args.seconds, bf16=not args.fp32)
     print(f"render + preprocess, 1 worker : {rendered:8.1f} words/s")
     threads = torch.get_num_threads()
-    print(f"train {args.model}, batch {args.batch_size:<4}: {trained:8.1f} images/s ({threads} threads)")
+    precision = "fp32" if args.fp32 else "bf16"
+    print(f"train {args.model} {precision}, batch {args.batch_size:<4}: {trained:8.1f} images/s ({threads} threads)")
     print(f"ratio render / train          : {rendered / trained:8.2f}x (>= 1: one worker keeps up)")
 
 
