@@ -27,7 +27,7 @@ CONF = Path(__file__).resolve().parents[1] / "conf"
 
 def render_rate(seconds: float) -> float:
     render = OmegaConf.to_container(OmegaConf.load(CONF / "dataset" / "synth.yaml").render)
-    settings = RenderSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in render.items()})
+    settings = RenderSettings.from_config(render)
     dataset = SynthWordDataset(WordRenderer(Charset.preset("alnum36"), settings), ImageSpec(), size=10**9)
     count, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:

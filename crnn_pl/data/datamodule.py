@@ -46,8 +46,7 @@ class SynthDataModule(L.LightningDataModule):
         super().__init__()
         self.charset = Charset(charset, case_sensitive)
         self.spec = ImageSpec(height=height, width=width, channels=channels, mean=mean, std=std)
-        settings = RenderSettings(**{k: tuple(v) if isinstance(v, list) else v
-                                     for k, v in (render or {}).items()})
+        settings = RenderSettings.from_config(render)
         frames = CRNN.num_frames(width)
         if settings.max_length >= frames:
             # CTC needs a frame per character, plus a blank between repeated characters.

@@ -40,6 +40,11 @@ class RenderSettings:
     jpeg_prob: float = 0.1
     downscale_prob: float = 0.08
 
+    @classmethod
+    def from_config(cls, values: dict | None) -> RenderSettings:
+        """From a plain dict such as `dataset.render` (YAML gives lists where tuples are meant)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in (values or {}).items()})
+
 
 def load_vocabulary() -> tuple[str, ...]:
     text = resources.files("crnn_pl.data.synth").joinpath("words.txt").read_text("utf-8")
