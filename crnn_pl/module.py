@@ -99,14 +99,26 @@ class CRNNModule(L.LightningModule):
                             target_lengths.to(logits.device))
         return loss, logits
 
-    def training_step(self, batch: tuple[torch.Tensor, list[str]], batch_index: int) -> torch.Tensor:
-        images, labels = batch
+    def training_step(self, batch: Sequence, batch_index: int) -> torch.Tensor | None:
+        images, labels = batch[0], batch[1]
+        self.log_dropped(batch, "train")
+        if not labels:
+            return None     # every sample of this batch failed to decode: skip the step
         loss, _ = self.compute_loss(images, labels)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(labels))
         return loss
 
-    def _evaluate(self, batch: tuple[torch.Tensor, list[str]], stage: str, metrics: WordMetrics) -> None:
-        images, labels = batch
+    def log_dropped(self, batch: Sequence, stage: str) -> None:
+        """Samples the loaders dropped (undecodable images), summed over the epoch."""
+        if len(batch) > 2:
+            self.log(f"{stage}/dropped_samples", float(batch[2]), reduce_fx="sum",
+                     on_step=False, on_epoch=True, batch_size=1)
+
+    def _evaluate(self, batch: Sequence, stage: str, metrics: WordMetrics) -> None:
+        images, labels = batch[0], batch[1]
+        self.log_dropped(batch, stage)
+        if not labels:
+            return
         loss, logits = self.compute_loss(images, labels)
         predictions = [text for text, _ in self.charset.decode_greedy(logits)]
         metrics.update(predictions, labels)
@@ -116,10 +128,10 @@ class CRNNModule(L.LightningModule):
         self.log(f"{stage}/acc36", metrics.acc36, batch_size=size)
         self.log(f"{stage}/cer", metrics.cer, batch_size=size)
 
-    def validation_step(self, batch: tuple[torch.Tensor, list[str]], batch_index: int) -> None:
+    def validation_step(self, batch: Sequence, batch_index: int) -> None:
         self._evaluate(batch, "val", self.val_metrics)
 
-    def test_step(self, batch: tuple[torch.Tensor, list[str]], batch_index: int) -> None:
+    def test_step(self, batch: Sequence, batch_index: int) -> None:
         self._evaluate(batch, "test", self.test_metrics)
 
     def predict_step(self, batch: torch.Tensor | tuple, batch_index: int) -> list[tuple[str, float]]:

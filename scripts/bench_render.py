@@ -9,53 +9,28 @@ Train rate: images per second of training steps (forward, backward, AdamW) on th
 from __future__ import annotations
 
 import argparse
-import time
-from pathlib import Path
 
-import numpy as np
 import torch
+from benchlib import CONF, rate, train_rate
 from omegaconf import OmegaConf
 
-from crnn_pl import CRNNModule
 from crnn_pl.charset import Charset
 from crnn_pl.data.preprocess import ImageSpec
 from crnn_pl.data.synth.dataset import SynthWordDataset
 from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer
-
-CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
 def render_rate(seconds: float) -> float:
     render = OmegaConf.to_container(OmegaConf.load(CONF / "dataset" / "synth.yaml").render)
     settings = RenderSettings.from_config(render)
     dataset = SynthWordDataset(WordRenderer(Charset.preset("alnum36"), settings), ImageSpec(), size=10**9)
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        dataset[count]
-        count += 1
-    return count / (time.perf_counter() - start)
+    indices = iter(range(10**9))
 
+    def one() -> int:
+        dataset[next(indices)]
+        return 1
 
-def train_rate(model: str, batch_size: int, seconds: float, bf16: bool) -> float:
-    node = OmegaConf.load(CONF / "model" / f"{model}.yaml")
-    module = CRNNModule(conv_channels=list(node.conv_channels), hidden_size=node.hidden_size)
-    optimizer = torch.optim.AdamW(module.parameters(), lr=1e-3)
-    images = torch.randn(batch_size, 1, 32, 100)
-    labels = ["".join(np.random.default_rng(i).choice(list("abcdefgh"), 8)) for i in range(batch_size)]
-    def step() -> None:
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            loss, _ = module.compute_loss(images, labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-
-    for _ in range(3):  # warm up allocators and kernels
-        step()
-    steps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        step()
-        steps += 1
-    return steps * batch_size / (time.perf_counter() - start)
+    return rate(one, seconds)
 
 
 def main() -> None:

@@ -57,6 +57,7 @@ def test_datamodule_batches_have_the_model_shape():
     datamodule = SynthDataModule(charset="0123456789abcdefghijklmnopqrstuvwxyz",
                                  train_size=16, val_size=8, batch_size=8, num_workers=0)
     datamodule.setup("fit")
-    images, labels = next(iter(datamodule.train_dataloader()))
+    images, labels, dropped = next(iter(datamodule.train_dataloader()))
     assert images.shape == (8, 1, 32, 100)
     assert len(labels) == 8 and all(isinstance(label, str) for label in labels)
+    assert dropped == 0

@@ -47,7 +47,7 @@ def build_module(cfg: DictConfig, charset: Charset) -> L.LightningModule:
 def build_datamodule(cfg: DictConfig, charset: Charset) -> L.LightningDataModule:
     return hydra.utils.instantiate(
         cfg.dataset, charset=charset.characters, case_sensitive=charset.case_sensitive,
-        **cfg.image, _convert_="all",
+        augment=cfg.get("augment"), **cfg.image, _convert_="all",
     )
 
 

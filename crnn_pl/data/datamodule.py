@@ -1,31 +1,47 @@
-"""The synthetic-word DataModule: the default dataset, needing no download."""
+"""DataModules: rendered words (the default, no download), ICDAR 2015-format folders, LMDBs.
+
+They share one base: the charset and image spec, the label filter (charset, frame count,
+policy for unknown characters), the skip reports printed at setup, train-time augmentation
+and the loaders. Subclasses only say how to load a split.
+"""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import lightning as L
+import numpy as np
+from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader, Dataset
 
 from crnn_pl.charset import Charset
+from crnn_pl.data.augment import build_augment
+from crnn_pl.data.ground_truth import Entry, check_entries, read_icdar15
+from crnn_pl.data.labels import DataError, LabelFilter, LoadReport
+from crnn_pl.data.lmdb_store import LmdbRoot, LmdbWordDataset, index_root
 from crnn_pl.data.preprocess import ImageSpec
 from crnn_pl.data.synth.dataset import SynthWordDataset
 from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer
+from crnn_pl.data.words import FileWordDataset, collate_words
 from crnn_pl.model.crnn import CRNN
 
 log = logging.getLogger(__name__)
+
+SPLITS_FOR_STAGE = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",), "predict": ("test",)}
 
 
 def word_loader(dataset: Dataset, batch_size: int, num_workers: int, shuffle: bool) -> DataLoader:
     return DataLoader(
         dataset, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers,
-        persistent_workers=num_workers > 0, drop_last=shuffle,
+        persistent_workers=num_workers > 0, drop_last=shuffle, collate_fn=collate_words,
     )
 
 
-class SynthDataModule(L.LightningDataModule):
-    """Words rendered on the fly with bundled fonts: `train_size` fresh words per epoch and a
-    fixed, seeded validation (and test) set of `val_size` words."""
+class WordDataModule(L.LightningDataModule):
+    """What every word dataset shares; subclasses implement `load_split(split)`."""
+
+    name = "words"
 
     def __init__(
         self,
@@ -36,38 +52,157 @@ class SynthDataModule(L.LightningDataModule):
         channels: int = 1,
         mean: float = 0.5,
         std: float = 0.5,
-        train_size: int = 20_000,
-        val_size: int = 2_000,
-        val_seed: int = 1234,
         batch_size: int = 64,
         num_workers: int = 1,
-        render: dict | None = None,
+        augment: dict | None = None,
+        unknown_characters: str = "drop",
+        strict: bool = False,
     ) -> None:
         super().__init__()
         self.charset = Charset(charset, case_sensitive)
         self.spec = ImageSpec(height=height, width=width, channels=channels, mean=mean, std=std)
+        self.label_filter = LabelFilter(self.charset, CRNN.num_frames(width), unknown_characters)
+        self.augment = build_augment(augment)
+        self.batch_size, self.num_workers, self.strict = batch_size, num_workers, strict
+        self.datasets: dict[str, Dataset] = {}
+        self.reports: dict[str, LoadReport] = {}
+
+    def setup(self, stage: str | None = None) -> None:
+        for split in SPLITS_FOR_STAGE.get(stage or "fit", ("train", "val")):
+            if split not in self.datasets:
+                self.datasets[split] = self.load_split(split)
+                if split in self.reports:
+                    rank_zero_info(self.reports[split].summary())
+
+    def load_split(self, split: str) -> Dataset:
+        raise NotImplementedError
+
+    def new_report(self, split: str, source: str | Path) -> LoadReport:
+        report = LoadReport(f"{self.name} {split} ({source})", strict=self.strict)
+        self.reports[split] = report
+        return report
+
+    def train_dataloader(self) -> DataLoader:
+        return word_loader(self.datasets["train"], self.batch_size, self.num_workers, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return word_loader(self.datasets["val"], self.batch_size, self.num_workers, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return word_loader(self.datasets["test"], self.batch_size, self.num_workers, shuffle=False)
+
+
+class SynthDataModule(WordDataModule):
+    """Words rendered on the fly with bundled fonts: `train_size` fresh words per epoch and a
+    fixed, seeded validation (and test) set of `val_size` words."""
+
+    name = "synth"
+
+    def __init__(self, charset: str, train_size: int = 20_000, val_size: int = 2_000, val_seed: int = 1234,
+                 render: dict | None = None, **common) -> None:
+        super().__init__(charset, **common)
         settings = RenderSettings.from_config(render)
-        frames = CRNN.num_frames(width)
+        frames = CRNN.num_frames(self.spec.width)
         if settings.max_length >= frames:
             # CTC needs a frame per character, plus a blank between repeated characters.
             raise ValueError(f"dataset.render.max_length={settings.max_length} is too long for "
-                             f"width {width} ({frames} frames); use at most {frames - 1}")
-        self.settings = settings
+                             f"width {self.spec.width} ({frames} frames); use at most {frames - 1}")
+        self.renderer = WordRenderer(self.charset, settings)
         self.train_size, self.val_size, self.val_seed = train_size, val_size, val_seed
-        self.batch_size, self.num_workers = batch_size, num_workers
 
-    def setup(self, stage: str | None = None) -> None:
-        renderer = WordRenderer(self.charset, self.settings)
-        self.train_set = SynthWordDataset(renderer, self.spec, self.train_size)
-        self.val_set = SynthWordDataset(renderer, self.spec, self.val_size, seed=self.val_seed)
-        log.info("synth: %d fonts, %d vocabulary words, %d train words per epoch, %d validation",
-                 len(renderer.fonts), len(renderer.vocabulary), self.train_size, self.val_size)
+    def load_split(self, split: str) -> Dataset:
+        if split == "train":
+            rank_zero_info(f"synth: {len(self.renderer.fonts)} fonts, {len(self.renderer.vocabulary)} "
+                           f"vocabulary words, {self.train_size} fresh words per epoch, "
+                           f"{self.val_size} fixed validation words")
+            return SynthWordDataset(self.renderer, self.spec, self.train_size, augment=self.augment)
+        return SynthWordDataset(self.renderer, self.spec, self.val_size, seed=self.val_seed)
 
-    def train_dataloader(self) -> DataLoader:
-        return word_loader(self.train_set, self.batch_size, self.num_workers, shuffle=True)
 
-    def val_dataloader(self) -> DataLoader:
-        return word_loader(self.val_set, self.batch_size, self.num_workers, shuffle=False)
+class Icdar15DataModule(WordDataModule):
+    """Folders of crops with an ICDAR 2015 Challenge 4 ground-truth file (or your own crops).
 
-    def test_dataloader(self) -> DataLoader:
-        return self.val_dataloader()
+    Without a `val_dir`, `val_fraction` of the training folder is held out for validation
+    (the same files every run, chosen by `split_seed`); the test split is the test folder.
+    """
+
+    name = "icdar15"
+
+    def __init__(self, charset: str, train_dir: str | None = None, train_gt: str | None = None,
+                 val_dir: str | None = None, val_gt: str | None = None, val_fraction: float = 0.1,
+                 test_dir: str | None = None, test_gt: str | None = None,
+                 gt_name: str = "gt.txt", test_gt_name: str = "Challenge4_Test_Task3_GT.txt",
+                 split_seed: int = 0, verify_images: bool = True, **common) -> None:
+        super().__init__(charset, **common)
+        self.folders = {"train": (train_dir, train_gt, gt_name), "val": (val_dir, val_gt, gt_name),
+                        "test": (test_dir, test_gt, test_gt_name)}
+        self.val_fraction, self.split_seed, self.verify_images = val_fraction, split_seed, verify_images
+        self._held_out: list[Entry] | None = None
+
+    def load_split(self, split: str) -> Dataset:
+        if split == "val" and self.folders["val"][0] is None:
+            if self._held_out is None:
+                self.load_split("train")
+            return FileWordDataset([(e.path, e.label) for e in self._held_out], self.spec)
+        entries = self.read_folder(split)
+        if split == "train" and self.folders["val"][0] is None:
+            entries, self._held_out = self.hold_out(entries)
+            rank_zero_info(f"icdar15: {len(self._held_out)} of the training crops held out for validation "
+                           f"(dataset.val_fraction={self.val_fraction})")
+        augment = self.augment if split == "train" else None
+        return FileWordDataset([(e.path, e.label) for e in entries], self.spec, augment)
+
+    def read_folder(self, split: str) -> list[Entry]:
+        folder, gt, gt_name = self.folders[split]
+        if folder is None:
+            raise DataError(f"dataset.{split}_dir is not set: point it at a folder of crops "
+                            f"with a {gt_name} ground-truth file")
+        image_dir = Path(folder)
+        if not image_dir.is_dir():
+            raise DataError(f"{image_dir}: folder not found (dataset.{split}_dir)")
+        gt_path = Path(gt) if gt else self.find_ground_truth(image_dir, gt_name, split)
+        report = self.new_report(split, gt_path)
+        return check_entries(read_icdar15(gt_path, image_dir), report, self.label_filter,
+                             self.verify_images, f"checking {split} images")
+
+    @staticmethod
+    def find_ground_truth(image_dir: Path, gt_name: str, split: str) -> Path:
+        """Inside the folder, or beside it (the official test ground truth ships separately)."""
+        candidates = [image_dir / gt_name, image_dir.parent / gt_name]
+        for candidate in candidates:
+            if candidate.is_file():
+                return candidate
+        raise DataError(f"no ground-truth file for {image_dir}: tried {', '.join(map(str, candidates))}; "
+                        f"set dataset.{split}_gt=<file>")
+
+    def hold_out(self, entries: list[Entry]) -> tuple[list[Entry], list[Entry]]:
+        order = np.random.default_rng(self.split_seed).permutation(len(entries))
+        count = int(round(len(entries) * self.val_fraction))
+        if count < 1 or count >= len(entries):
+            raise DataError(f"dataset.val_fraction={self.val_fraction} of {len(entries)} kept training "
+                            "crops leaves no training or no validation data; set dataset.val_dir")
+        held = set(order[:count].tolist())
+        return ([e for i, e in enumerate(entries) if i not in held],
+                [e for i, e in enumerate(entries) if i in held])
+
+
+class LmdbDataModule(WordDataModule):
+    """One or more text-recognition LMDBs per split, concatenated (e.g. MJSynth + SynthText)."""
+
+    name = "lmdb"
+
+    def __init__(self, charset: str, train_roots: list[str] | None = None, val_roots: list[str] | None = None,
+                 test_roots: list[str] | None = None, cache_dir: str | None = None, **common) -> None:
+        super().__init__(charset, **common)
+        self.roots = {"train": train_roots or [], "val": val_roots or [], "test": test_roots or []}
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+
+    def load_split(self, split: str) -> Dataset:
+        paths = self.roots[split]
+        if not paths:
+            raise DataError(f"dataset.{split}_roots is empty: list one or more LMDB folders")
+        roots = [LmdbRoot.shared(path) for path in paths]
+        report = self.new_report(split, ", ".join(map(str, paths)))
+        keys = [index_root(root, self.label_filter, report, self.cache_dir) for root in roots]
+        augment = self.augment if split == "train" else None
+        return LmdbWordDataset(roots, keys, self.label_filter, self.spec, augment)

@@ -7,7 +7,9 @@ simple; right padding with zeros (the normalised mean) is what the model sees in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 
 import cv2
@@ -15,7 +17,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-ImageInput = str | Path | Image.Image | np.ndarray
+ImageInput = str | Path | Image.Image | np.ndarray | bytes
+# A train-time augmentation: uint8 image in, uint8 image out (crnn_pl.data.augment builds them).
+Augment = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -32,17 +36,14 @@ class ImageSpec:
 def to_array(image: ImageInput, channels: int) -> np.ndarray:
     """Any supported image as uint8 (H, W) for channels=1 or (H, W, 3) for channels=3.
 
-    Handles paths, PIL images in any mode (palette, RGBA, 16-bit, grayscale) and arrays.
+    Handles paths, encoded bytes (PNG, JPEG, ... as stored in an LMDB), PIL images in any mode
+    (palette, RGBA, 16-bit, grayscale) and arrays.
     Raises ValueError naming the file when it cannot be decoded or is empty.
     """
     if isinstance(image, (str, Path)):
-        path = Path(image)
-        try:
-            with Image.open(path) as opened:
-                opened.load()
-                return to_array(opened, channels)
-        except (OSError, SyntaxError, ValueError) as error:
-            raise ValueError(f"{path}: cannot read image: {error}") from error
+        return decode_image(Path(image), channels, name=str(image))
+    if isinstance(image, bytes):
+        return decode_image(BytesIO(image), channels, name=f"<{len(image)} bytes>")
     if isinstance(image, Image.Image):
         image = pil_to_uint8(image)
     array = np.asarray(image)
@@ -59,6 +60,16 @@ def to_array(image: ImageInput, channels: int) -> np.ndarray:
     if channels == 3 and array.ndim == 2:
         return cv2.cvtColor(array, cv2.COLOR_GRAY2RGB)
     return np.ascontiguousarray(array)
+
+
+def decode_image(source: Path | BytesIO, channels: int, name: str) -> np.ndarray:
+    """Decode a file or encoded bytes completely (truncated files fail here, not later)."""
+    try:
+        with Image.open(source) as opened:
+            opened.load()
+            return to_array(opened, channels)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise ValueError(f"{name}: cannot read image: {error}") from error
 
 
 def pil_to_uint8(image: Image.Image) -> np.ndarray:
@@ -94,9 +105,16 @@ def resize_and_pad(image: np.ndarray, spec: ImageSpec) -> np.ndarray:
     return canvas
 
 
-def preprocess(image: ImageInput, spec: ImageSpec) -> torch.Tensor:
-    """One image -> float tensor (channels, height, width), ready for the model."""
-    normalized = resize_and_pad(to_array(image, spec.channels), spec)
+def preprocess(image: ImageInput, spec: ImageSpec, augment: Augment | None = None) -> torch.Tensor:
+    """One image -> float tensor (channels, height, width), ready for the model.
+
+    `augment` (training only) changes the decoded uint8 image before the resize, so augmented
+    and clean images go through the same resize, padding and normalisation.
+    """
+    array = to_array(image, spec.channels)
+    if augment is not None:
+        array = augment(array)
+    normalized = resize_and_pad(array, spec)
     if normalized.ndim == 2:
         normalized = normalized[None]
     else:

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from crnn_pl.data.preprocess import ImageSpec, preprocess
+from crnn_pl.data.preprocess import Augment, ImageSpec, preprocess
 from crnn_pl.data.synth.renderer import WordRenderer
 
 
@@ -19,8 +19,10 @@ class SynthWordDataset(Dataset):
     words every epoch and stays reproducible under `seed_everything(workers=True)`.
     """
 
-    def __init__(self, renderer: WordRenderer, spec: ImageSpec, size: int, seed: int | None = None) -> None:
+    def __init__(self, renderer: WordRenderer, spec: ImageSpec, size: int, seed: int | None = None,
+                 augment: Augment | None = None) -> None:
         self.renderer = renderer
+        self.augment = augment
         self.spec = spec
         self.size = size
         self.seed = seed
@@ -35,4 +37,4 @@ class SynthWordDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, str]:
         image, label = self.renderer.sample(self.rng_for(index))
-        return preprocess(image, self.spec), label
+        return preprocess(image, self.spec, self.augment), label

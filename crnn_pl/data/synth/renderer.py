@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from crnn_pl.charset import Charset
+from crnn_pl.data.augment import photometric_transforms
 from crnn_pl.data.synth.fonts import FontFile, bundled_fonts
 
 
@@ -253,16 +254,8 @@ def random_background(height: int, width: int, rng: np.random.Generator) -> np.n
     return np.clip(background, 0, 255).astype(np.float32)
 
 
-def build_degradations(settings: RenderSettings) -> A.Compose | None:
+def build_degradations(settings: RenderSettings) -> A.Compose:
     s = settings
-    transforms = [
-        A.OneOf([
-            A.GaussianBlur(blur_limit=(3, 5), sigma_limit=(0.3, 1.2)),
-            A.MotionBlur(blur_limit=(3, 5)),
-        ], p=s.blur_prob),
-        A.Downscale(scale_range=(0.5, 0.8), p=s.downscale_prob),
-        A.GaussNoise(std_range=(0.02, 0.08), p=s.noise_prob),
-        A.RandomBrightnessContrast(brightness_limit=0.2, contrast_limit=0.2, p=0.3),
-        A.ImageCompression(quality_range=(30, 90), p=s.jpeg_prob),
-    ]
+    transforms = photometric_transforms(s.blur_prob, s.downscale_prob, s.noise_prob, s.jpeg_prob,
+                                        brightness_contrast_prob=0.3)
     return A.Compose(transforms, seed=0)

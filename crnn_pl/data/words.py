@@ -1,0 +1,57 @@
+"""Datasets of labelled word images read from files, and the batch collation all loaders share.
+
+A sample that fails to decode inside a DataLoader worker is never raised there: the dataset
+logs a warning naming it and returns None, and `collate_words` drops it and counts it in the
+batch, so the LightningModule logs how many were lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+from torch.utils.data import Dataset
+
+from crnn_pl.data.preprocess import Augment, ImageInput, ImageSpec, preprocess
+
+log = logging.getLogger(__name__)
+
+Sample = tuple[torch.Tensor, str]
+
+
+class WordBatch(NamedTuple):
+    images: torch.Tensor      # (N, C, H, W)
+    labels: list[str]
+    dropped: int              # samples of this batch that could not be decoded
+
+
+def collate_words(samples: list[Sample | None]) -> WordBatch:
+    kept = [sample for sample in samples if sample is not None]
+    images = torch.stack([image for image, _ in kept]) if kept else torch.empty(0)
+    return WordBatch(images, [label for _, label in kept], len(samples) - len(kept))
+
+
+def load_sample(source: ImageInput, label: str, name: str, spec: ImageSpec,
+                augment: Augment | None) -> Sample | None:
+    """Preprocess one image; on a decoding error warn with its name and return None."""
+    try:
+        return preprocess(source, spec, augment), label
+    except ValueError as error:
+        log.warning("skipping %s: %s", name, error)
+        return None
+
+
+class FileWordDataset(Dataset):
+    """(image path, label) pairs, e.g. an ICDAR 2015 folder after its ground truth is checked."""
+
+    def __init__(self, samples: list[tuple[Path, str]], spec: ImageSpec, augment: Augment | None = None) -> None:
+        self.samples, self.spec, self.augment = samples, spec, augment
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> Sample | None:
+        path, label = self.samples[index]
+        return load_sample(path, label, str(path), self.spec, self.augment)
