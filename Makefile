@@ -4,7 +4,7 @@ PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: install train test lint clean
+.PHONY: install train test export bench lint clean
 
 install: $(STAMP)
 
@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet torch==2.13.0
-	$(PYTHON) -m pip install --quiet -e '.[dev]'
+	$(PYTHON) -m pip install --quiet -e '.[dev,export,paddle]'
 	touch $(STAMP)
 
 # The default recipe: crnn_small on rendered words, 15 minutes on a 2-core CPU.
@@ -22,6 +22,14 @@ train: install
 
 test: install
 	$(PYTHON) -m pytest -q $(ARGS)
+
+# The newest run's best checkpoint to every format, verified (ARGS="checkpoint=... 'export.formats=[onnx]'").
+export: install
+	$(VENV)/bin/crnn-export $(ARGS)
+
+# Latency, throughput and accuracy per backend; writes docs/benchmarks.md.
+bench: install
+	$(PYTHON) scripts/bench_backends.py $(ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check crnn_pl tests train.py scripts

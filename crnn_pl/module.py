@@ -11,41 +11,18 @@ from collections.abc import Sequence
 
 import lightning as L
 import torch
-from torchmetrics import MeanMetric
-from torchmetrics.text import CharErrorRate
 
 from crnn_pl.charset import Charset
 from crnn_pl.data.preprocess import ImageInput, ImageSpec, preprocess_batch
 from crnn_pl.losses import build_loss
+from crnn_pl.metrics import WordMetrics
 from crnn_pl.model.crnn import CRNN, PAPER_CHANNELS, count_mflops, count_parameters
 
 log = logging.getLogger(__name__)
 
-ALNUM36 = set("0123456789abcdefghijklmnopqrstuvwxyz")
 
-
-def alnum36(text: str) -> str:
-    """The standard benchmark comparison: case-insensitive, alphanumerics only."""
-    return "".join(c for c in text.lower() if c in ALNUM36)
-
-
-class WordMetrics(torch.nn.Module):
-    """Word accuracy, alnum36 accuracy and CER for one stage, synced across DDP ranks."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.acc = MeanMetric()
-        self.acc36 = MeanMetric()
-        self.cer = CharErrorRate()
-
-    def update(self, predictions: Sequence[str], labels: Sequence[str]) -> None:
-        exact = torch.tensor([p == t for p, t in zip(predictions, labels, strict=True)], dtype=torch.float32)
-        folded = torch.tensor(
-            [alnum36(p) == alnum36(t) for p, t in zip(predictions, labels, strict=True)], dtype=torch.float32)
-        self.acc.update(exact)
-        self.acc36.update(folded)
-        self.cer.update(list(predictions), list(labels))
-
+class NonFiniteLossError(RuntimeError):
+    """Training keeps producing NaN/inf losses: stop rather than train on garbage."""
 
 class CRNNModule(L.LightningModule):
     def __init__(
@@ -68,6 +45,8 @@ class CRNNModule(L.LightningModule):
         weight_decay: float = 1e-4,
         scheduler: str = "onecycle",
         warmup_fraction: float = 0.1,
+        channels_last: bool = True,
+        max_nonfinite_in_a_row: int = 25,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -81,6 +60,14 @@ class CRNNModule(L.LightningModule):
         self.loss_fn = build_loss(loss, alpha=focal_alpha, gamma=focal_gamma)
         self.val_metrics = WordMetrics()
         self.test_metrics = WordMetrics()
+        self.nonfinite_total = 0
+        self.nonfinite_in_a_row = 0
+
+    def setup(self, stage: str) -> None:
+        if self.hparams.get("channels_last", False):
+            # NHWC convolutions: 1.2-1.35x faster bf16 training steps on this project's CPU
+            # (measured in README); values and checkpoints are the same either way.
+            self.model.to(memory_format=torch.channels_last)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.model(images)
@@ -105,8 +92,55 @@ class CRNNModule(L.LightningModule):
         if not labels:
             return None     # every sample of this batch failed to decode: skip the step
         loss, _ = self.compute_loss(images, labels)
+        if not self.loss_is_finite(loss):
+            return None     # skipped on every rank alike, so DDP stays in step
         self.log("train/loss", loss, prog_bar=True, batch_size=len(labels))
         return loss
+
+    def loss_is_finite(self, loss: torch.Tensor) -> bool:
+        """Count NaN/inf losses (logged as train/nonfinite_losses); stop a run that keeps making them."""
+        finite = torch.isfinite(loss.detach())
+        if self.trainer.world_size > 1:
+            finite = self.all_gather(finite).all()     # one rank's NaN skips the step everywhere
+        if bool(finite):
+            self.nonfinite_in_a_row = 0
+            return True
+        self.nonfinite_total += 1
+        self.nonfinite_in_a_row += 1
+        self.log("train/nonfinite_losses", float(self.nonfinite_total), reduce_fx="max")
+        limit = self.hparams.get("max_nonfinite_in_a_row", 25)
+        if self.nonfinite_in_a_row >= limit:
+            raise NonFiniteLossError(
+                f"{self.nonfinite_in_a_row} training batches in a row gave a non-finite loss (step "
+                f"{self.global_step}, {self.nonfinite_total} in all): the weights have diverged. Lower "
+                "model.lr, keep trainer.gradient_clip_val on, or check the data; resume from an earlier "
+                "checkpoint rather than this state.")
+        log.warning("non-finite loss at step %d: batch skipped (%d so far)", self.global_step, self.nonfinite_total)
+        return False
+
+    def load_pretrained(self, checkpoint_path: str) -> dict[str, int]:
+        """Start from another checkpoint's weights (fine-tuning, not resuming: no optimiser,
+        schedule or step is taken). The charsets may differ: classifier rows of characters
+        both share (and the blank) are copied, rows of new characters keep their fresh init."""
+        checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+        source = Charset(checkpoint["hyper_parameters"]["charset"],
+                         checkpoint["hyper_parameters"].get("case_sensitive", True))
+        weights = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}
+        own = self.model.state_dict()
+        mismatched = [k for k, v in weights.items()
+                      if not k.startswith("classifier.") and (k not in own or own[k].shape != v.shape)]
+        if mismatched or set(own) != set(weights):
+            raise ValueError(f"{checkpoint_path}: a different network ({', '.join(mismatched[:3]) or 'other layers'}); "
+                             "pretrained= needs the same model config except the charset")
+        rows = [(0, 0)] + [(i + 1, source.characters.index(c) + 1)
+                           for i, c in enumerate(self.charset.characters) if c in source.characters]
+        for name in ("classifier.weight", "classifier.bias"):
+            target = own[name].clone()
+            for new_row, old_row in rows:
+                target[new_row] = weights[name][old_row]
+            weights[name] = target
+        self.model.load_state_dict(weights)
+        return {"copied_rows": len(rows), "new_rows": self.charset.num_classes - len(rows)}
 
     def log_dropped(self, batch: Sequence, stage: str) -> None:
         """Samples the loaders dropped (undecodable images), summed over the epoch."""
@@ -127,6 +161,7 @@ class CRNNModule(L.LightningModule):
         self.log(f"{stage}/acc", metrics.acc, batch_size=size, prog_bar=True)
         self.log(f"{stage}/acc36", metrics.acc36, batch_size=size)
         self.log(f"{stage}/cer", metrics.cer, batch_size=size)
+        self.log(f"{stage}/ned", metrics.ned, batch_size=size)
 
     def validation_step(self, batch: Sequence, batch_index: int) -> None:
         self._evaluate(batch, "val", self.val_metrics)

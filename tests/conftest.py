@@ -48,12 +48,17 @@ class FileWords(Dataset):
 
 @pytest.fixture(scope="session")
 def word_files(tmp_path_factory) -> tuple[list[Path], list[str]]:
-    """Sixteen rendered words saved as PNG files, with their labels."""
+    """Sixteen rendered words saved as PNG files, with their labels; the first is "tuongan",
+    the seed project's example word."""
     folder = tmp_path_factory.mktemp("words")
     renderer = WordRenderer(Charset.preset("alnum36"), RenderSettings(max_length=10))
     paths, labels = [], []
     for index in range(16):
-        image, label = renderer.sample(np.random.default_rng([7, index]))
+        rng = np.random.default_rng([7, index])
+        if index == 0:
+            image, label = renderer.render("tuongan", rng), "tuongan"
+        else:
+            image, label = renderer.sample(rng)
         path = folder / f"word_{index}.png"
         Image.fromarray(image).save(path)
         paths.append(path)

@@ -1,5 +1,6 @@
 """`python train.py` through Hydra, as a user runs it."""
 
+import json
 import re
 
 import pytest
@@ -44,3 +45,15 @@ def test_short_training_writes_checkpoints_logs_and_summary(tmp_path):
     state = torch.load(checkpoints / "last.ckpt", map_location="cpu", weights_only=False)
     assert state["epoch"] == 1 and state["global_step"] == 16
     assert state["hyper_parameters"]["charset"] == "0123456789abcdefghijklmnopqrstuvwxyz"
+    # ExportCallback: after fit, the best checkpoint went to every format that runs here, verified.
+    manifest = json.loads((tmp_path / "export" / "manifest.json").read_text())
+    assert manifest["checkpoint"] == str(best[0])
+    for name in ("torchscript", "onnx", "paddle"):
+        assert manifest["formats"][name]["words_agree"] == manifest["formats"][name]["words"]
+    assert "skipped" in manifest["formats"]["tensorrt"]
+
+
+def test_fast_dev_run_skips_the_export(tmp_path):
+    result = run_train("debug=fast", *TINY_MODEL, f"hydra.run.dir={tmp_path}")
+    assert "export skipped: no best checkpoint" in result.stdout + result.stderr
+    assert not (tmp_path / "export").exists()

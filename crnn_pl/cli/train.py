@@ -15,6 +15,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from crnn_pl.charset import Charset, build_charset
+from crnn_pl.export.callback import ExportCallback
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +45,22 @@ def build_module(cfg: DictConfig, charset: Charset) -> L.LightningModule:
     )
 
 
-def build_datamodule(cfg: DictConfig, charset: Charset) -> L.LightningDataModule:
+def build_datamodule(cfg: DictConfig, charset: Charset, image: dict | None = None,
+                     **overrides: Any) -> L.LightningDataModule:
+    """The configured dataset for this charset and image spec (`image` defaults to cfg.image)."""
     return hydra.utils.instantiate(
         cfg.dataset, charset=charset.characters, case_sensitive=charset.case_sensitive,
-        augment=cfg.get("augment"), **cfg.image, _convert_="all",
+        augment=cfg.get("augment"), **(image or cfg.image), **overrides, _convert_="all",
     )
+
+
+def build_callbacks(cfg: DictConfig) -> list[L.Callback]:
+    callbacks = instantiate_all(cfg.get("callbacks"))
+    export = cfg.get("export")
+    if export and export.enabled:
+        callbacks.append(ExportCallback(formats=list(export.formats), output_dir=export.output_dir,
+                                        images=export.images, device=export.device))
+    return callbacks
 
 
 def instantiate_all(node: DictConfig | None) -> list[Any]:
@@ -74,7 +86,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     charset = charset_from_config(cfg)
     datamodule = build_datamodule(cfg, charset)
     module = build_module(cfg, charset)
-    callbacks = instantiate_all(cfg.get("callbacks"))
+    callbacks = build_callbacks(cfg)
     loggers = instantiate_all(cfg.get("logger"))
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks,
                                                  logger=loggers or False)

@@ -73,7 +73,7 @@ class CRNN(nn.Module):
         return width // 4 + 1
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        if images.shape[-2] != INPUT_HEIGHT:
+        if not torch.jit.is_tracing() and images.shape[-2] != INPUT_HEIGHT:
             raise ValueError(f"CRNN expects images {INPUT_HEIGHT} px high, got {images.shape[-2]}")
         features = self.features(images)                 # N, C, 1, T
         frames = features.squeeze(2).transpose(1, 2)     # N, T, C
