@@ -178,15 +178,33 @@ class CRNNModule(L.LightningModule):
         optimizer = torch.optim.AdamW(self.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
         if hp.scheduler == "none":
             return optimizer
-        total_steps = max(1, int(self.trainer.estimated_stepping_batches))
+        total_steps = self.total_training_steps()
         if hp.scheduler == "onecycle":
+            # at least two warm-up steps: OneCycleLR divides by (warm-up steps - 1)
+            warmup = min(0.5, max(hp.warmup_fraction, 2.5 / total_steps))
             scheduler = torch.optim.lr_scheduler.OneCycleLR(
-                optimizer, max_lr=hp.lr, total_steps=total_steps, pct_start=hp.warmup_fraction)
+                optimizer, max_lr=hp.lr, total_steps=total_steps, pct_start=warmup)
         elif hp.scheduler == "cosine":
             scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
         else:
             raise ValueError(f"unknown scheduler {hp.scheduler!r}; choose onecycle, cosine or none")
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def total_training_steps(self) -> int:
+        """Optimizer steps of this fit, for the LR schedule. Asked of the DataModule when it can
+        say (`steps_per_epoch`): Lightning's `estimated_stepping_batches` builds the train loader
+        before a resumed run has restored its epoch and batch, so it would start the epoch over."""
+        trainer = self.trainer
+        per_epoch = getattr(trainer.datamodule, "steps_per_epoch", None)
+        if per_epoch is None:
+            return max(1, int(trainer.estimated_stepping_batches))
+        batches, limit = per_epoch(trainer.world_size), trainer.limit_train_batches
+        batches = min(batches, limit) if isinstance(limit, int) else int(batches * limit)
+        epochs = trainer.max_epochs
+        total = float("inf") if epochs in (None, -1) else batches // trainer.accumulate_grad_batches * epochs
+        if trainer.max_steps > 0:
+            total = min(total, trainer.max_steps)
+        return max(1, int(total))
 
     @torch.no_grad()
     def read(self, images: ImageInput | Sequence[ImageInput], batch_size: int = 64) -> list[tuple[str, float]]:

@@ -30,9 +30,12 @@ def test_validation_set_is_fixed_per_index():
     assert len({first[i][1] for i in range(8)}) > 4
 
 
-def test_training_samples_differ_between_draws():
-    dataset = SynthWordDataset(WordRenderer(Charset.preset("alnum36")), ImageSpec(), size=4)
-    assert len({dataset[0][1] for _ in range(6)}) > 1
+def test_training_words_are_new_every_epoch_and_reproducible_per_key():
+    dataset = SynthWordDataset(WordRenderer(Charset.preset("alnum36")), ImageSpec(), size=4, seed=1,
+                               fresh_every_epoch=True)
+    epochs = [dataset[epoch * 4 + 2][1] for epoch in range(6)]     # position 2 of six epochs
+    assert len(set(epochs)) > 3
+    assert torch.equal(dataset[6][0], dataset[6][0]) and dataset[6][1] == epochs[1]
 
 
 def test_labels_are_in_the_charset_and_case_follows_it():

@@ -5,16 +5,21 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
 
 import hydra
 import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from crnn_pl.charset import Charset, build_charset
+from crnn_pl.cli.sweep import METRICS_FILE
 from crnn_pl.export.callback import ExportCallback
 
 log = logging.getLogger(__name__)
@@ -50,7 +55,8 @@ def build_datamodule(cfg: DictConfig, charset: Charset, image: dict | None = Non
     """The configured dataset for this charset and image spec (`image` defaults to cfg.image)."""
     return hydra.utils.instantiate(
         cfg.dataset, charset=charset.characters, case_sensitive=charset.case_sensitive,
-        augment=cfg.get("augment"), **(image or cfg.image), **overrides, _convert_="all",
+        augment=cfg.get("augment"), seed=cfg.get("seed", 0), **(image or cfg.image), **overrides,
+        _convert_="all",
     )
 
 
@@ -79,6 +85,7 @@ def save_resolved_config(cfg: DictConfig, output_dir: Path) -> None:
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Build everything from `cfg`, fit (and optionally test), return the final metrics."""
+    refuse_ddp_inside_a_sweep(cfg)
     L.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
     save_resolved_config(cfg, output_dir)
@@ -86,25 +93,62 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     charset = charset_from_config(cfg)
     datamodule = build_datamodule(cfg, charset)
     module = build_module(cfg, charset)
-    callbacks = build_callbacks(cfg)
+    checkpoint = checkpoint_to_resume(cfg, output_dir)
+    if cfg.get("pretrained"):
+        if checkpoint:
+            raise ValueError("pretrained= starts a new run from a checkpoint's weights; ckpt_path=/resume= "
+                             "continue a run with its optimiser, schedule and step: use one of them")
+        rows = module.load_pretrained(cfg.pretrained)
+        log.info("fine-tuning from %s: classifier rows copied %d, new %d", cfg.pretrained,
+                 rows["copied_rows"], rows["new_rows"])
     loggers = instantiate_all(cfg.get("logger"))
+    callbacks = build_callbacks(cfg)
+    if not loggers:     # logger=none: nothing to log learning rates to
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks,
                                                  logger=loggers or False)
     log.info("%s; charset %d characters (%s)", module.describe(), len(charset),
              "case-sensitive" if charset.case_sensitive else "case-folded")
 
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint)
     metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
     if cfg.get("test_after_fit") and not cfg.trainer.get("fast_dev_run"):
         trainer.test(module, datamodule=datamodule, ckpt_path="best")
         metrics.update({n: float(v) for n, v in trainer.callback_metrics.items()})
 
-    checkpoint = trainer.checkpoint_callback
-    if checkpoint is not None and checkpoint.best_model_score is not None:
-        metrics["best/val_acc"] = float(checkpoint.best_model_score)
-        metrics["best/checkpoint"] = checkpoint.best_model_path
+    best = trainer.checkpoint_callback
+    if best is not None and best.best_model_score is not None:
+        metrics["best/val_acc"] = float(best.best_model_score)
+        metrics["best/checkpoint"] = best.best_model_path
+    metrics["global_step"] = trainer.global_step
     report(metrics, output_dir)
     return metrics
+
+
+def checkpoint_to_resume(cfg: DictConfig, output_dir: Path) -> str | None:
+    """`resume=<run folder>` or `ckpt_path=last` mean that folder's last.ckpt; a path means itself."""
+    if cfg.get("resume"):
+        path = Path(cfg.resume) / "checkpoints" / "last.ckpt"
+    elif cfg.get("ckpt_path") == "last":
+        path = output_dir / "checkpoints" / "last.ckpt"
+    elif cfg.get("ckpt_path"):
+        path = Path(cfg.ckpt_path)
+    else:
+        return None
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no checkpoint to resume from")
+    log.info("resuming from %s", path)
+    return str(path)
+
+
+def refuse_ddp_inside_a_sweep(cfg: DictConfig) -> None:
+    """Under -m, strategy=ddp re-launches this script per rank and each re-runs the whole sweep."""
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return
+    strategy, devices = str(cfg.trainer.get("strategy", "auto")), cfg.trainer.get("devices", 1)
+    if strategy.startswith("ddp") and not strategy.startswith("ddp_spawn") and devices not in (1, "1"):
+        raise ValueError("trainer.strategy=ddp cannot run inside a sweep (-m): each rank would re-run the "
+                         "whole sweep. Use trainer.strategy=ddp_spawn in sweeps, or launch each run alone.")
 
 
 @rank_zero_only
@@ -113,6 +157,9 @@ def report(metrics: dict[str, Any], output_dir: Path) -> None:
     for name in sorted(shown):
         value = shown[name]
         log.info("%-16s %s", name, f"{value:.4f}" if isinstance(value, float) else value)
+    overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+    record = {"overrides": overrides, "metrics": metrics}
+    (output_dir / METRICS_FILE).write_text(json.dumps(record, indent=1), encoding="utf-8")
     log.info("outputs in %s", output_dir)
 
 

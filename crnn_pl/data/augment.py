@@ -12,8 +12,6 @@ import albumentations as A
 import cv2
 import numpy as np
 
-from crnn_pl.data.preprocess import Augment
-
 
 def photometric_transforms(blur_prob: float, downscale_prob: float, noise_prob: float,
                            jpeg_prob: float, brightness_contrast_prob: float) -> list[A.BasicTransform]:
@@ -67,11 +65,14 @@ class Augmenter:
             A.InvertImg(p=s.invert_prob),
         ])
 
-    def __call__(self, image: np.ndarray) -> np.ndarray:
+    def __call__(self, image: np.ndarray, seed: int | None = None) -> np.ndarray:
+        """Augment one image; a `seed` (the sample's key) makes the result reproducible."""
+        if seed is not None:
+            self.pipeline.set_random_seed(seed % 2**31)
         return self.pipeline(image=image)["image"]
 
 
-def build_augment(values: dict | None) -> Augment | None:
+def build_augment(values: dict | None) -> Augmenter | None:
     """An augmenter from a plain dict such as the `augment` config node; None when disabled."""
     settings = AugmentSettings(**(values or {}))
     return Augmenter(settings) if settings.enabled else None

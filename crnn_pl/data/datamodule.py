@@ -21,6 +21,7 @@ from crnn_pl.data.ground_truth import Entry, check_entries, read_icdar15
 from crnn_pl.data.labels import DataError, LabelFilter, LoadReport
 from crnn_pl.data.lmdb_store import LmdbRoot, LmdbWordDataset, index_root
 from crnn_pl.data.preprocess import ImageSpec
+from crnn_pl.data.sampling import EpochSampler
 from crnn_pl.data.synth.dataset import SynthWordDataset
 from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer
 from crnn_pl.data.words import FileWordDataset, collate_words
@@ -31,9 +32,13 @@ log = logging.getLogger(__name__)
 SPLITS_FOR_STAGE = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",), "predict": ("test",)}
 
 
-def word_loader(dataset: Dataset, batch_size: int, num_workers: int, shuffle: bool) -> DataLoader:
+def word_loader(dataset: Dataset, batch_size: int, num_workers: int, shuffle: bool,
+                seed: int = 0) -> DataLoader:
+    """Training (`shuffle`): seeded per epoch, equal shards per DDP rank, last partial batch
+    dropped. Evaluation: every sample once, in order, split across ranks."""
+    sampler = EpochSampler(len(dataset), seed=seed, shuffle=shuffle, equal_shards=shuffle)
     return DataLoader(
-        dataset, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers,
+        dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
         persistent_workers=num_workers > 0, drop_last=shuffle, collate_fn=collate_words,
     )
 
@@ -57,13 +62,14 @@ class WordDataModule(L.LightningDataModule):
         augment: dict | None = None,
         unknown_characters: str = "drop",
         strict: bool = False,
+        seed: int = 0,
     ) -> None:
         super().__init__()
         self.charset = Charset(charset, case_sensitive)
         self.spec = ImageSpec(height=height, width=width, channels=channels, mean=mean, std=std)
         self.label_filter = LabelFilter(self.charset, CRNN.num_frames(width), unknown_characters)
         self.augment = build_augment(augment)
-        self.batch_size, self.num_workers, self.strict = batch_size, num_workers, strict
+        self.batch_size, self.num_workers, self.strict, self.seed = batch_size, num_workers, strict, seed
         self.datasets: dict[str, Dataset] = {}
         self.reports: dict[str, LoadReport] = {}
 
@@ -83,7 +89,27 @@ class WordDataModule(L.LightningDataModule):
         return report
 
     def train_dataloader(self) -> DataLoader:
-        return word_loader(self.datasets["train"], self.batch_size, self.num_workers, shuffle=True)
+        loader = word_loader(self.datasets["train"], self.batch_size, self.num_workers, shuffle=True, seed=self.seed)
+        self.continue_where_stopped(loader.sampler)
+        return loader
+
+    def steps_per_epoch(self, world_size: int = 1) -> int:
+        """Training batches per epoch and rank, known without building a loader (the
+        LightningModule sizes its LR schedule with it before a resumed run restores its place)."""
+        return len(self.datasets["train"]) // world_size // self.batch_size
+
+    def continue_where_stopped(self, sampler: EpochSampler) -> None:
+        """On resume, start at the epoch and batch the checkpoint had reached, so the resumed
+        run reads exactly what the uninterrupted one would have (Lightning restores its loops
+        before it asks for the loader)."""
+        trainer = self.trainer
+        if trainer is None:
+            return
+        loop = trainer.fit_loop
+        sampler.set_epoch(loop.epoch_progress.current.processed)
+        done = loop.epoch_loop.batch_progress.current.processed
+        if loop.restarting and 0 < done < len(sampler) // self.batch_size:
+            sampler.skip(done * self.batch_size)
 
     def val_dataloader(self) -> DataLoader:
         return word_loader(self.datasets["val"], self.batch_size, self.num_workers, shuffle=False)
@@ -115,7 +141,8 @@ class SynthDataModule(WordDataModule):
             rank_zero_info(f"synth: {len(self.renderer.fonts)} fonts, {len(self.renderer.vocabulary)} "
                            f"vocabulary words, {self.train_size} fresh words per epoch, "
                            f"{self.val_size} fixed validation words")
-            return SynthWordDataset(self.renderer, self.spec, self.train_size, augment=self.augment)
+            return SynthWordDataset(self.renderer, self.spec, self.train_size, seed=self.seed,
+                                    fresh_every_epoch=True, augment=self.augment)
         return SynthWordDataset(self.renderer, self.spec, self.val_size, seed=self.val_seed)
 
 

@@ -19,9 +19,10 @@ import lmdb
 import numpy as np
 from torch.utils.data import Dataset
 
+from crnn_pl.data.augment import Augmenter
 from crnn_pl.data.labels import DataError, LabelFilter, LoadReport
-from crnn_pl.data.preprocess import Augment, ImageSpec
-from crnn_pl.data.words import Sample, load_sample
+from crnn_pl.data.preprocess import ImageSpec
+from crnn_pl.data.words import Sample, load_sample, seeded
 from crnn_pl.progress import progress
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,7 @@ class LmdbWordDataset(Dataset):
     """The kept samples of one or more LMDB roots, concatenated (e.g. MJSynth + SynthText)."""
 
     def __init__(self, roots: list[LmdbRoot], keys: list[np.ndarray], label_filter: LabelFilter,
-                 spec: ImageSpec, augment: Augment | None = None) -> None:
+                 spec: ImageSpec, augment: Augmenter | None = None) -> None:
         self.roots = roots
         self.root_ids = np.concatenate([np.full(len(k), i, np.int32) for i, k in enumerate(keys)])
         self.keys = np.concatenate(keys) if keys else np.zeros(0, np.int64)
@@ -180,7 +181,8 @@ class LmdbWordDataset(Dataset):
     def __len__(self) -> int:
         return len(self.keys)
 
-    def __getitem__(self, index: int) -> Sample | None:
+    def __getitem__(self, sample_key: int) -> Sample | None:
+        index = sample_key % len(self.keys)
         root, key = self.roots[self.root_ids[index]], int(self.keys[index])
         name = f"{root.path}:image-{key:09d}"
         image, label = root.get(key)
@@ -188,7 +190,7 @@ class LmdbWordDataset(Dataset):
             log.warning("skipping %s: image or label missing", name)
             return None
         cleaned, _ = self.label_filter.clean(label)
-        return load_sample(image, cleaned, name, self.spec, self.augment)
+        return load_sample(image, cleaned, name, self.spec, seeded(self.augment, sample_key))
 
 
 class LmdbWriter:

@@ -8,12 +8,14 @@ batch, so the LightningModule logs how many were lost.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
 import torch
 from torch.utils.data import Dataset
 
+from crnn_pl.data.augment import Augmenter
 from crnn_pl.data.preprocess import Augment, ImageInput, ImageSpec, preprocess
 
 log = logging.getLogger(__name__)
@@ -43,15 +45,21 @@ def load_sample(source: ImageInput, label: str, name: str, spec: ImageSpec,
         return None
 
 
-class FileWordDataset(Dataset):
-    """(image path, label) pairs, e.g. an ICDAR 2015 folder after its ground truth is checked."""
+def seeded(augment: Augmenter | None, key: int) -> Augment | None:
+    """The augmentation of the sample with this key: the same on every run and every resume."""
+    return partial(augment, seed=key) if augment is not None else None
 
-    def __init__(self, samples: list[tuple[Path, str]], spec: ImageSpec, augment: Augment | None = None) -> None:
+
+class FileWordDataset(Dataset):
+    """(image path, label) pairs, e.g. an ICDAR 2015 folder after its ground truth is checked.
+    Indexed by sample key (see crnn_pl.data.sampling): position = key % size."""
+
+    def __init__(self, samples: list[tuple[Path, str]], spec: ImageSpec, augment: Augmenter | None = None) -> None:
         self.samples, self.spec, self.augment = samples, spec, augment
 
     def __len__(self) -> int:
         return len(self.samples)
 
-    def __getitem__(self, index: int) -> Sample | None:
-        path, label = self.samples[index]
-        return load_sample(path, label, str(path), self.spec, self.augment)
+    def __getitem__(self, key: int) -> Sample | None:
+        path, label = self.samples[key % len(self.samples)]
+        return load_sample(path, label, str(path), self.spec, seeded(self.augment, key))

@@ -2,39 +2,38 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from crnn_pl.data.preprocess import Augment, ImageSpec, preprocess
+from crnn_pl.data.augment import Augmenter
+from crnn_pl.data.preprocess import ImageSpec, preprocess
 from crnn_pl.data.synth.renderer import WordRenderer
 
 
 class SynthWordDataset(Dataset):
-    """`size` rendered (image tensor, label) pairs.
+    """`size` rendered (image tensor, label) pairs, each drawn from a generator seeded by its key.
 
-    With a `seed`, sample i is always the same image (rng seeded by (seed, i)): validation
-    figures then compare across epochs and runs. Without one, each access draws from numpy's
-    global generator, which Lightning seeds per worker and per epoch, so training sees new
-    words every epoch and stays reproducible under `seed_everything(workers=True)`.
+    Keys come from `EpochSampler` (epoch * size + position). With `fresh_every_epoch` (training)
+    the whole key seeds the sample, so every epoch renders new words, and a resumed run renders
+    the same ones as an uninterrupted run. Without it (validation) only the position does: sample
+    i is the same image in every epoch and every run, so figures compare.
     """
 
-    def __init__(self, renderer: WordRenderer, spec: ImageSpec, size: int, seed: int | None = None,
-                 augment: Augment | None = None) -> None:
-        self.renderer = renderer
-        self.augment = augment
-        self.spec = spec
-        self.size = size
-        self.seed = seed
+    def __init__(self, renderer: WordRenderer, spec: ImageSpec, size: int, seed: int = 0,
+                 fresh_every_epoch: bool = False, augment: Augmenter | None = None) -> None:
+        self.renderer, self.spec, self.size, self.seed = renderer, spec, size, seed
+        self.fresh_every_epoch, self.augment = fresh_every_epoch, augment
 
     def __len__(self) -> int:
         return self.size
 
-    def rng_for(self, index: int) -> np.random.Generator:
-        if self.seed is None:
-            return np.random.default_rng(np.random.randint(0, 2**31 - 1, size=2))
-        return np.random.default_rng([self.seed, index])
+    def rng_for(self, key: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, key if self.fresh_every_epoch else key % self.size])
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, str]:
-        image, label = self.renderer.sample(self.rng_for(index))
-        return preprocess(image, self.spec, self.augment), label
+    def __getitem__(self, key: int) -> tuple[torch.Tensor, str]:
+        image, label = self.renderer.sample(self.rng_for(key))
+        augment = partial(self.augment, seed=key) if self.augment else None
+        return preprocess(image, self.spec, augment), label
