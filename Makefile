@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet torch==2.13.0
-	$(PYTHON) -m pip install --quiet -e '.[dev,export,paddle]'
+	$(PYTHON) -m pip install --quiet -e '.[dev,export,paddle,sweep]'
 	touch $(STAMP)
 
 # The default recipe: crnn_small on rendered words, 15 minutes on a 2-core CPU.

@@ -177,3 +177,13 @@ def test_nonfinite_losses_are_skipped_counted_and_stop_a_diverged_run():
     diverged = CRNNModule(max_nonfinite_in_a_row=3, **SMALL_MODEL)
     with pytest.raises(NonFiniteLossError, match="3 training batches in a row gave a non-finite loss"):
         fit(diverged, NaNLosses(set(range(100))), steps=10)
+
+
+def test_optuna_search_runs_trials_and_reports_the_best(tmp_path):
+    result = run_train("-m", "hparams_search=optuna", "hydra.sweeper.n_trials=2", "debug=fast", *TINY_MODEL,
+                       "export=none", f"hydra.sweep.dir={tmp_path}")
+    assert (tmp_path / "optimization_results.yaml").is_file()
+    with open(tmp_path / "summary.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2 and all("model.lr=" in row["overrides"] for row in rows)
+    assert "Best parameters" in result.stdout + result.stderr

@@ -12,10 +12,10 @@ a DataModule reads the database, so one LMDB serves every charset.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
+from crnn_pl.cli.output import claim_output
 from crnn_pl.data.ground_truth import Entry, check_entries, read_icdar15, read_mjsynth, read_tsv
 from crnn_pl.data.labels import DataError, LoadReport
 from crnn_pl.data.lmdb_store import LmdbWriter
@@ -52,11 +52,8 @@ def write_lmdb(entries: list[Entry], output: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
-    if args.output.exists():
-        if not args.overwrite:
-            print(f"error: {args.output} exists; pass --overwrite to replace it", file=sys.stderr)
-            return 2
-        shutil.rmtree(args.output)
+    if not claim_output(args.output, args.overwrite):
+        return 2
     source = args.icdar15 or args.tsv or args.mjsynth
     report = LoadReport(str(source))
     try:

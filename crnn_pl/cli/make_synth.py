@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import shutil
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from crnn_pl.charset import PRESETS, Charset
+from crnn_pl.cli.output import claim_output
 from crnn_pl.data.ground_truth import format_icdar15_line
 from crnn_pl.data.lmdb_store import LmdbWriter
 from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer
@@ -51,11 +51,8 @@ def render(count: int, charset: Charset, seed: int, max_length: int):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
-    if args.output.exists():
-        if not args.overwrite:
-            print(f"error: {args.output} exists; pass --overwrite to replace it", file=sys.stderr)
-            return 2
-        shutil.rmtree(args.output)
+    if not claim_output(args.output, args.overwrite):
+        return 2
     samples = render(args.count, Charset.preset(args.charset), args.seed, args.max_length)
     if args.format == "lmdb":
         with LmdbWriter(args.output) as writer:
