@@ -243,3 +243,26 @@ def test_real_icdar15_training_set_loads_every_line():
     assert report.kept > 3500
     batch = next(iter(module.train_dataloader()))
     assert batch.images.shape == (64, 1, 32, 100) and batch.dropped == 0
+
+
+def test_make_lmdb_reads_tab_separated_lists_and_mjsynth_annotations(icdar_folder, tmp_path, capsys):
+    from crnn_pl.cli import make_lmdb
+    from crnn_pl.data.lmdb_store import LmdbRoot
+
+    (tmp_path / "list.tsv").write_text(
+        f"{icdar_folder}/word_1.png\tGenaxis\n{icdar_folder}/word_14.png\tstreet\nno tab here\n"
+        f"{icdar_folder}/word_99.png\tghost\n", encoding="utf-8")
+    assert make_lmdb.main([str(tmp_path / "tsv_db"), "--tsv", str(tmp_path / "list.tsv")]) == 0
+    output = capsys.readouterr().out
+    assert "kept 2 of 4 samples" in output and "list.tsv:3" in output and "word_99.png" in output
+
+    crops = tmp_path / "mj" / "2425" / "1"
+    crops.mkdir(parents=True)
+    (crops / "115_Lube_45484.png").write_bytes((icdar_folder / "word_15.png").read_bytes())
+    (tmp_path / "mj" / "annotation.txt").write_text("./2425/1/115_Lube_45484.png 45484\n./bad.png 3\n",
+                                                    encoding="utf-8")
+    assert make_lmdb.main([str(tmp_path / "mj_db"), "--mjsynth", str(tmp_path / "mj" / "annotation.txt")]) == 0
+    assert "kept 1 of 2 samples" in capsys.readouterr().out
+    root = LmdbRoot.shared(tmp_path / "mj_db")
+    assert root.num_samples() == 1 and root.get(1)[1] == "Lube"
+    assert make_lmdb.main([str(tmp_path / "mj_db"), "--mjsynth", str(tmp_path / "mj" / "annotation.txt")]) == 2

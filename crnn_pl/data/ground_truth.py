@@ -52,11 +52,15 @@ def read_lines(path: Path) -> list[str]:
         raise DataError(f"{path}: not UTF-8 text ({error})") from error
 
 
+def numbered_lines(path: Path) -> Iterator[tuple[str, str]]:
+    """("file:line", text) of every non-blank line."""
+    for line_number, line in enumerate(read_lines(path), 1):
+        if line.strip():
+            yield f"{path}:{line_number}", line
+
+
 def read_icdar15(gt_path: Path, image_dir: Path) -> Iterator[Entry | Malformed]:
-    for line_number, line in enumerate(read_lines(gt_path), 1):
-        if not line.strip():
-            continue
-        where = f"{gt_path}:{line_number}"
+    for where, line in numbered_lines(gt_path):
         match = ICDAR15_LINE.match(line)
         if match is None:
             yield Malformed(f"{where}: {line[:60]!r}")
@@ -71,10 +75,7 @@ def format_icdar15_line(file_name: str, label: str) -> str:
 
 def read_tsv(list_path: Path, root: Path | None = None) -> Iterator[Entry | Malformed]:
     root = root or list_path.parent
-    for line_number, line in enumerate(read_lines(list_path), 1):
-        if not line.strip():
-            continue
-        where = f"{list_path}:{line_number}"
+    for where, line in numbered_lines(list_path):
         name, tab, label = line.partition("\t")
         if not tab or not name.strip():
             yield Malformed(f"{where}: {line[:60]!r} (expected path<TAB>label)")
@@ -84,10 +85,7 @@ def read_tsv(list_path: Path, root: Path | None = None) -> Iterator[Entry | Malf
 
 def read_mjsynth(annotation_path: Path, root: Path | None = None) -> Iterator[Entry | Malformed]:
     root = root or annotation_path.parent
-    for line_number, line in enumerate(read_lines(annotation_path), 1):
-        if not line.strip():
-            continue
-        where = f"{annotation_path}:{line_number}"
+    for where, line in numbered_lines(annotation_path):
         name = line.split()[0]
         parts = Path(name).stem.split("_")
         if len(parts) != 3:
