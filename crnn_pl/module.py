@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 class NonFiniteLossError(RuntimeError):
     """Training keeps producing NaN/inf losses: stop rather than train on garbage."""
 
+
 class CRNNModule(L.LightningModule):
     def __init__(
         self,
@@ -89,22 +90,24 @@ class CRNNModule(L.LightningModule):
     def training_step(self, batch: Sequence, batch_index: int) -> torch.Tensor | None:
         images, labels = batch[0], batch[1]
         self.log_dropped(batch, "train")
-        if not labels:
-            return None     # every sample of this batch failed to decode: skip the step
-        loss, _ = self.compute_loss(images, labels)
-        if not self.loss_is_finite(loss):
+        loss = self.compute_loss(images, labels)[0] if labels else None   # no labels: all undecodable
+        if not self.step_everywhere(loss):
             return None     # skipped on every rank alike, so DDP stays in step
         self.log("train/loss", loss, prog_bar=True, batch_size=len(labels))
         return loss
 
-    def loss_is_finite(self, loss: torch.Tensor) -> bool:
-        """Count NaN/inf losses (logged as train/nonfinite_losses); stop a run that keeps making them."""
-        finite = torch.isfinite(loss.detach())
+    def step_everywhere(self, loss: torch.Tensor | None) -> bool:
+        """Whether every rank has a finite loss to step on. Counts steps skipped for NaN/inf
+        (train/nonfinite_losses) and stops a run that keeps making them; the decision is shared
+        by all ranks, since a rank that skipped alone would leave the others waiting forever."""
+        empty = loss is None
+        nonfinite = not empty and not bool(torch.isfinite(loss.detach()))
         if self.trainer.world_size > 1:
-            finite = self.all_gather(finite).all()     # one rank's NaN skips the step everywhere
-        if bool(finite):
+            flags = self.all_gather(torch.tensor([empty, nonfinite], device=self.device)).any(dim=0)
+            empty, nonfinite = bool(flags[0]), bool(flags[1])
+        if not nonfinite:
             self.nonfinite_in_a_row = 0
-            return True
+            return not empty
         self.nonfinite_total += 1
         self.nonfinite_in_a_row += 1
         self.log("train/nonfinite_losses", float(self.nonfinite_total), reduce_fx="max")
