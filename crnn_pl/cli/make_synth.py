@@ -44,9 +44,9 @@ def png_bytes(image: np.ndarray) -> bytes:
 
 
 def render(count: int, charset: Charset, seed: int, max_length: int):
-    renderer = WordRenderer(charset, RenderSettings(max_length=max_length))
-    for index in progress(range(count), "rendering"):
-        yield index + 1, *renderer.sample(np.random.default_rng([seed, index]))
+    samples = WordRenderer(charset, RenderSettings(max_length=max_length)).samples(count, seed)
+    for number in progress(range(1, count + 1), "rendering"):
+        yield number, *next(samples)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -77,13 +77,12 @@ class WordDataModule(L.LightningDataModule):
         for split in SPLITS_FOR_STAGE.get(stage or "fit", ("train", "val")):
             if split not in self.datasets:
                 self.datasets[split] = self.load_split(split)
-                if split in self.reports:
-                    rank_zero_info(self.reports[split].summary())
 
     def load_split(self, split: str) -> Dataset:
         raise NotImplementedError
 
     def new_report(self, split: str, source: str | Path) -> LoadReport:
+        """A report for this split; the loader prints its summary once it is filled."""
         report = LoadReport(f"{self.name} {split} ({source})", strict=self.strict)
         self.reports[split] = report
         return report
@@ -168,8 +167,8 @@ class Icdar15DataModule(WordDataModule):
 
     def load_split(self, split: str) -> Dataset:
         if split == "val" and self.folders["val"][0] is None:
-            if self._held_out is None:
-                self.load_split("train")
+            if self._held_out is None:      # validating before fitting: the hold-out needs train read
+                self.datasets["train"] = self.load_split("train")
             return FileWordDataset([(e.path, e.label) for e in self._held_out], self.spec)
         entries = self.read_folder(split)
         if split == "train" and self.folders["val"][0] is None:
@@ -189,8 +188,10 @@ class Icdar15DataModule(WordDataModule):
             raise DataError(f"{image_dir}: folder not found (dataset.{split}_dir)")
         gt_path = Path(gt) if gt else self.find_ground_truth(image_dir, gt_name, split)
         report = self.new_report(split, gt_path)
-        return check_entries(read_icdar15(gt_path, image_dir), report, self.label_filter,
-                             self.verify_images, f"checking {split} images")
+        entries = check_entries(read_icdar15(gt_path, image_dir), report, self.label_filter,
+                                self.verify_images, f"checking {split} images")
+        rank_zero_info(report.summary())
+        return entries
 
     @staticmethod
     def find_ground_truth(image_dir: Path, gt_name: str, split: str) -> Path:
@@ -231,5 +232,6 @@ class LmdbDataModule(WordDataModule):
         roots = [LmdbRoot.shared(path) for path in paths]
         report = self.new_report(split, ", ".join(map(str, paths)))
         keys = [index_root(root, self.label_filter, report, self.cache_dir) for root in roots]
+        rank_zero_info(report.summary())
         augment = self.augment if split == "train" else None
         return LmdbWordDataset(roots, keys, self.label_filter, self.spec, augment)

@@ -23,6 +23,7 @@ from crnn_pl.data.preprocess import ImageInput, preprocess_batch
 from crnn_pl.export import BACKENDS, EXPORT_FORMATS
 from crnn_pl.export.base import CARD_FILE, Backend, ExportError, ModelCard
 from crnn_pl.export.checkpoint_backend import load_module
+from crnn_pl.model.crnn import CRNN
 
 log = logging.getLogger(__name__)
 
@@ -143,12 +144,10 @@ def verification_images(pattern: str | None, folder: Path, card: ModelCard, coun
 
     from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer
 
-    frames = card.width // 4 + 1
-    renderer = WordRenderer(card.make_charset(), RenderSettings(max_length=min(10, frames - 1)))
+    settings = RenderSettings(max_length=min(10, CRNN.num_frames(card.width) - 1))
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for index in range(count):
-        image, label = renderer.sample(np.random.default_rng([2024, index]))
+    for index, (image, label) in enumerate(WordRenderer(card.make_charset(), settings).samples(count, seed=2024)):
         path = folder / f"{index:02d}_{label}.png"
         Image.fromarray(image).save(path)
         paths.append(path)

@@ -8,6 +8,7 @@ with fonts and distortions the model never saw) while staying learnable in minut
 from __future__ import annotations
 
 import string
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -124,6 +125,12 @@ class WordRenderer:
         text = self.sample_text(rng)
         self.degrade_seed(rng)
         return self.render(text, rng), self.charset.normalize(text)
+
+    def samples(self, count: int, seed: int) -> Iterator[tuple[np.ndarray, str]]:
+        """`count` pairs, pair i drawn from a generator seeded by (seed, i): the same words on
+        every machine (fixed sets written to disk, export verification images)."""
+        for index in range(count):
+            yield self.sample(np.random.default_rng([seed, index]))
 
     def degrade_seed(self, rng: np.random.Generator) -> None:
         if self.degrade is not None:
