@@ -19,12 +19,16 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from crnn_pl.charset import Charset, build_charset
+from crnn_pl.cli import run_folder
 from crnn_pl.cli.sweep import METRICS_FILE
 from crnn_pl.export.callback import ExportCallback
 
 log = logging.getLogger(__name__)
 
-CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+# The configs ship inside the package (the repository's top-level conf/ links here), so an
+# installed wheel finds them wherever it is run from.
+CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+run_folder.register()   # before Hydra composes: conf/hydra/default.yaml resolves hydra.run.dir with it
 
 
 def charset_from_config(cfg: DictConfig) -> Charset:
