@@ -182,8 +182,11 @@ class CRNNModule(L.LightningModule):
         if hp.scheduler == "none":
             return optimizer
         total_steps = self.total_training_steps()
+        self.schedule_steps = total_steps
         if hp.scheduler == "onecycle":
-            # at least two warm-up steps: OneCycleLR divides by (warm-up steps - 1)
+            # OneCycleLR divides by (warm-up steps - 1) and by the annealing steps: it needs at least
+            # two of each. A run shorter than 4 steps (a smoke test) just stops before the end.
+            total_steps = self.schedule_steps = max(total_steps, 4)
             warmup = min(0.5, max(hp.warmup_fraction, 2.5 / total_steps))
             scheduler = torch.optim.lr_scheduler.OneCycleLR(
                 optimizer, max_lr=hp.lr, total_steps=total_steps, pct_start=warmup)
@@ -192,6 +195,19 @@ class CRNNModule(L.LightningModule):
         else:
             raise ValueError(f"unknown scheduler {hp.scheduler!r}; choose onecycle, cosine or none")
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def on_train_start(self) -> None:
+        """A resumed run gets back the LR schedule of its checkpoint, sized for the steps that run
+        was started with: with other epochs or dataset sizes it would end early or step past its
+        end. Say so, rather than fail deep inside the scheduler."""
+        planned = getattr(self, "schedule_steps", None)
+        for config in self.trainer.lr_scheduler_configs:
+            restored = getattr(config.scheduler, "total_steps", getattr(config.scheduler, "T_max", None))
+            if planned is not None and restored is not None and restored != planned:
+                raise ValueError(
+                    f"the checkpoint's LR schedule spans {restored} steps, this config {planned}: resume= (and "
+                    "ckpt_path=) continue a run with the overrides it was started with. To train longer, start a "
+                    "new run from its weights: pretrained=<checkpoint>")
 
     def total_training_steps(self) -> int:
         """Optimizer steps of this fit, for the LR schedule. Asked of the DataModule when it can

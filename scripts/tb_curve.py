@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -17,7 +18,10 @@ def read_curves(run_dir: str) -> tuple[dict, float]:
     events = EventAccumulator(str(Path(run_dir) / "tensorboard"))
     events.Reload()
     series = {tag: events.Scalars(tag) for tag in (*TAGS, "train/loss") if tag in events.Tags()["scalars"]}
-    start = min(point.wall_time for point in series["train/loss"])
+    if not any(tag in series for tag in TAGS):
+        sys.exit(f"error: {run_dir}/tensorboard holds no validation scalars ({', '.join(TAGS)})")
+    # the first logged point stands for the start of training (train/loss comes every 25 steps)
+    start = min(points[0].wall_time for points in series.values())
     return series, start
 
 
@@ -39,11 +43,11 @@ def plot(series: dict, start: float, path: str) -> None:
 
     figure, (loss_axis, acc_axis) = plt.subplots(1, 2, figsize=(10, 3.5))
     for tag in ("train/loss", "val/loss"):
-        points = series[tag]
+        points = series.get(tag, [])     # a run shorter than log_every_n_steps has no train/loss
         loss_axis.plot([(p.wall_time - start) / 60 for p in points], [p.value for p in points], label=tag)
     loss_axis.set_yscale("log")
     for tag in ("val/acc", "val/cer"):
-        points = series[tag]
+        points = series.get(tag, [])
         acc_axis.plot([(p.wall_time - start) / 60 for p in points], [p.value for p in points], "o-", label=tag)
     for axis in (loss_axis, acc_axis):
         axis.set_xlabel("training minutes")

@@ -88,6 +88,12 @@ class WordDataModule(L.LightningDataModule):
         return report
 
     def train_dataloader(self) -> DataLoader:
+        world = self.trainer.world_size if self.trainer is not None else 1
+        if self.steps_per_epoch(world) == 0:
+            # incomplete batches are dropped, so the run would end at once, having trained nothing
+            raise DataError(f"{self.name}: the training split holds {len(self.datasets['train']):,} samples, fewer "
+                            f"than one batch of dataset.batch_size={self.batch_size}"
+                            + (f" on each of {world} ranks" if world > 1 else "") + ": lower dataset.batch_size")
         loader = word_loader(self.datasets["train"], self.batch_size, self.num_workers, shuffle=True, seed=self.seed)
         self.continue_where_stopped(loader.sampler)
         return loader
