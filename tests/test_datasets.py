@@ -24,7 +24,7 @@ from crnn_pl.data.labels import (
     DataError,
     LabelFilter,
 )
-from crnn_pl.data.lmdb_store import LmdbWriter
+from crnn_pl.data.lmdb_store import LmdbRoot, LmdbWriter
 from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer
 from crnn_pl.data.words import collate_words
 
@@ -159,10 +159,18 @@ def test_make_lmdb_verifies_and_reports(fixture_lmdb):
     assert "wrote 16 samples" in output
 
 
-def test_lmdb_datamodule_filters_once_and_caches(fixture_lmdb, tmp_path):
+def test_lmdb_datamodule_filters_once_and_caches(fixture_lmdb, tmp_path, monkeypatch):
     root, _ = fixture_lmdb
     cache = tmp_path / "cache"
-    for _ in range(2):      # the second setup reads the cached index, with the same counts
+    scans = []
+    scan = LmdbRoot.labels
+
+    def counted(self):
+        scans.append(self.path)
+        return scan(self)
+
+    monkeypatch.setattr(LmdbRoot, "labels", counted)
+    for setup in range(2):      # the second setup reads the cached index, with the same counts
         module = LmdbDataModule(charset=ALNUM36, train_roots=[str(root)], val_roots=[str(root)],
                                 cache_dir=str(cache), batch_size=4, num_workers=0)
         module.setup("fit")
@@ -170,6 +178,10 @@ def test_lmdb_datamodule_filters_once_and_caches(fixture_lmdb, tmp_path):
         assert report.kept == 12
         assert dict(report.skipped) == {OUTSIDE_CHARSET: 3, TOO_LONG: 1}
         assert len(list(cache.glob("*.npz"))) == 1
+        if setup == 0:
+            assert scans == [root]      # train scanned the labels; val, the same filter, hit the cache
+            scans.clear()
+    assert scans == [], "the second setup scanned the labels again instead of reading the cache"
     labels = sorted(module.datasets["train"][i][1] for i in range(len(module.datasets["train"])))
     assert labels == sorted(["genaxis", "sixteen", "alpha", "palette", *PLAIN_WORDS])
 

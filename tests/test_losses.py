@@ -1,5 +1,8 @@
 import torch
+import torch.nn.functional as F
+from omegaconf import OmegaConf
 
+from conftest import REPO
 from crnn_pl.losses import CTCLoss, FocalCTCLoss, build_loss
 
 
@@ -20,22 +23,40 @@ def test_focal_ctc_equals_ctc_at_gamma_zero_alpha_one():
 
 
 def test_focal_ctc_down_weights_easy_samples():
+    """The configured focal CTC (conf/loss/focal_ctc.yaml) against the definition, computed here
+    from PyTorch's own per-sample CTC: alpha * (1 - p)^gamma * L with p = exp(-L), each sample
+    divided by its target length and averaged over the batch (PyTorch's 'mean' reduction)."""
+    config = OmegaConf.load(REPO / "conf" / "loss" / "focal_ctc.yaml")
+    alpha, gamma = float(config.alpha), float(config.gamma)
+    assert (alpha, gamma) != (1.0, 0.0)          # otherwise this is plain CTC, tested above
     logits, targets, input_lengths, target_lengths = ctc_batch()
-    # Make sample 0 easy: strongly predict its alignment "1 _ 2 _ 3 ...".
-    easy = logits.detach().clone()
-    easy[0] = -10.0
-    path = [1, 0, 2, 0, 3] + [0] * 7
-    easy[0, torch.arange(12), torch.tensor(path)] = 10.0
-    ctc = CTCLoss().per_sample(easy, targets, input_lengths, target_lengths)
-    focal_loss = FocalCTCLoss(alpha=1.0, gamma=2.0)
-    weights = (1 - torch.exp(-ctc)) ** 2
-    assert ctc[0] < 0.01 < ctc[1:].min()
-    # The easy sample keeps almost none of its loss, the hard ones most of theirs.
-    assert weights[0] < 1e-3
-    assert weights[1:].min() > 0.5
-    total = focal_loss(easy, targets, input_lengths, target_lengths)
+    # Sample 0 easy: strongly predict its alignment "1 _ 2 _ 3 ...". Sample 1 middling: a
+    # moderate lead for "4 4 _ _ 5 5 _ ...", so (1 - p)^gamma is far from both 0 and 1 and gamma
+    # matters. Samples 2 and 3 keep random scores: hard.
+    scores = logits.detach().clone()
+    scores[0] = -10.0
+    scores[0, torch.arange(12), torch.tensor([1, 0, 2, 0, 3] + [0] * 7)] = 10.0
+    scores[1] = 0.0
+    scores[1, torch.arange(12), torch.tensor([4, 4, 0, 0, 5, 5] + [0] * 6)] = 4.0
+
+    log_probs = F.log_softmax(scores, dim=-1).transpose(0, 1)          # (T, N, C), as ctc_loss wants
+    ctc = F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="none")
+    p = torch.exp(-ctc)
+    weights = alpha * (1 - p) ** gamma
     expected = (weights * ctc / target_lengths).mean()
-    torch.testing.assert_close(total, expected)
+
+    assert ctc[0] < 0.01 and 0.3 < p[1] < 0.7 and ctc[2:].min() > 5
+    # The easy sample keeps almost none of its loss, the middling one part, the hard ones all
+    # of alpha's share.
+    assert weights[0] < 1e-3 * alpha
+    assert 0.1 * alpha < weights[1] < 0.7 * alpha
+    assert weights[2:].min() > 0.99 * alpha
+    loss = build_loss(config.name, alpha=config.alpha, gamma=config.gamma)
+    torch.testing.assert_close(loss(scores, targets, input_lengths, target_lengths), expected)
+    # and not plain CTC: the weighting really applies
+    plain = F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean")
+    assert not torch.allclose(expected, plain)
+    torch.testing.assert_close(CTCLoss()(scores, targets, input_lengths, target_lengths), plain)
 
 
 def test_ctc_runs_in_float32_under_autocast():

@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 
@@ -6,6 +7,7 @@ import torch
 from omegaconf import OmegaConf
 
 from conftest import REPO
+from crnn_pl import CRNNModule
 from crnn_pl.model import CRNN, count_mflops, count_parameters
 
 
@@ -28,6 +30,23 @@ def test_paper_model_size_and_small_variant_cost():
     paper, small = model_from_config("crnn"), model_from_config("crnn_small")
     assert 8.0e6 < count_parameters(paper) < 9.0e6
     assert count_mflops(paper) >= 4 * count_mflops(small)
+
+
+README_ROW = re.compile(r"^\| `(?P<name>\w+)` .*?\| (?P<params>[\d.]+)M \| (?P<mflops>\d+) \|", re.MULTILINE)
+
+
+@pytest.mark.parametrize(("name", "params", "mflops"), [("crnn", "8.72", 1431), ("crnn_small", "1.54", 236)])
+def test_preset_parameters_and_mflops_are_the_readme_figures(name, params, mflops):
+    """Each preset built as train.py builds it (conf/model/<name>.yaml into CRNNModule), counted
+    as CRNNModule.describe() counts: the figures the README's model table quotes."""
+    readme = {m["name"]: (m["params"], int(m["mflops"])) for m in README_ROW.finditer((REPO / "README.md").read_text())}
+    assert readme[name] == (params, mflops)
+    node = OmegaConf.to_container(OmegaConf.load(REPO / "conf" / "model" / f"{name}.yaml"))
+    node.pop("_target_")
+    module = CRNNModule(**node)                 # alnum36 (37 classes), 1 x 32 x 100
+    assert f"{count_parameters(module.model) / 1e6:.2f}" == params
+    assert round(count_mflops(module.model, width=100)) == mflops
+    assert module.describe() == f"CRNN: {params}M parameters, {mflops} MFLOPs per 32x100 image"
 
 
 def test_rgb_input_by_config():

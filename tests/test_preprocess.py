@@ -17,9 +17,19 @@ def test_narrow_word_keeps_aspect_and_pads_right():
 
 
 def test_wide_word_is_squeezed_to_width():
-    tensor = preprocess(np.zeros((10, 400), np.uint8), SPEC)
+    # A left-to-right gradient, 400 px wide at height 10: 1280 px at height 32, so the whole
+    # width must be squeezed into 100 columns (not cropped to the first 100, nor padded).
+    gradient = np.linspace(0, 255, 400).round().astype(np.uint8)
+    tensor = preprocess(gradient[None].repeat(10, 0), SPEC)
     assert tensor.shape == (1, 32, 100)
-    assert torch.allclose(tensor, -torch.ones(1, 32, 100))
+    assert torch.equal(tensor, tensor[:, :1].expand(1, 32, 100))      # every row alike
+    columns = tensor[0, 0]
+    assert columns[0] < -0.95 and columns[-1] > 0.95                  # both ends of the input are in
+    assert torch.all(columns[1:] > columns[:-1])                      # in order, nothing repeated
+    # Output column j shows input columns 4j..4j+3 (centre 4j + 1.5): a uniform 4:1 squeeze.
+    centres = (np.arange(100) * 4 + 1.5) * 255 / 399
+    expected = torch.from_numpy((centres / 255 - 0.5) / 0.5).float()
+    torch.testing.assert_close(columns, expected, atol=0.02, rtol=0)
 
 
 @pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "P", "I;16", "LA", "1"])

@@ -7,7 +7,9 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from conftest import run_train
+from conftest import REPO, run_train
+from crnn_pl import CRNNModule
+from crnn_pl.losses import FocalCTCLoss
 
 TINY_MODEL = ("model.conv_channels=[16,32,48,48,96,96,96]", "model.hidden_size=64")
 
@@ -51,6 +53,23 @@ def test_short_training_writes_checkpoints_logs_and_summary(tmp_path):
     for name in ("torchscript", "onnx", "paddle"):
         assert manifest["formats"][name]["words_agree"] == manifest["formats"][name]["words"]
     assert "skipped" in manifest["formats"]["tensorrt"]
+
+
+def test_focal_ctc_settings_reach_the_trained_module(tmp_path):
+    defaults = OmegaConf.load(REPO / "conf" / "loss" / "focal_ctc.yaml")
+    alpha, gamma = 0.3, 1.5
+    assert (alpha, gamma) != (defaults.alpha, defaults.gamma)      # so the defaults cannot pass for them
+    run_train(
+        "loss=focal_ctc", f"loss.alpha={alpha}", f"loss.gamma={gamma}", *TINY_MODEL, "trainer.max_epochs=1",
+        "dataset.train_size=16", "dataset.val_size=8", "dataset.batch_size=8", "dataset.num_workers=0",
+        "export=none", "logger=none", f"hydra.run.dir={tmp_path}",
+    )
+    checkpoint = tmp_path / "checkpoints" / "last.ckpt"
+    hparams = torch.load(checkpoint, map_location="cpu", weights_only=False)["hyper_parameters"]
+    assert (hparams["loss"], hparams["focal_alpha"], hparams["focal_gamma"]) == ("focal_ctc", alpha, gamma)
+    module = CRNNModule.load_from_checkpoint(checkpoint, map_location="cpu")
+    assert isinstance(module.loss_fn, FocalCTCLoss)
+    assert (module.loss_fn.alpha, module.loss_fn.gamma) == (alpha, gamma)
 
 
 def test_fast_dev_run_skips_the_export(tmp_path):
