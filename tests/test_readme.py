@@ -1,0 +1,428 @@
+"""Every command README.md and data/README.md show a user, run as written in a fresh clone.
+
+Each command string below is checked to appear verbatim in the READMEs (`as_written`), its
+placeholders (`<run>`, `OUT`, `DIR`...) are filled with real paths, and only size-shrinking
+overrides are appended (tiny widths, few steps, small datasets). None sets the run folder: the
+runs land where a user's land, in the clone's `outputs/`, and each test finds them there.
+Commands that need a CUDA GPU (trainer=gpu, trainer=ddp on GPUs, torchrun, srun) are run only
+where one exists.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+from PIL import Image
+
+from conftest import NOTEBOOK_WORDS, as_written, make_checkout, run_as_user, run_folders, user_environment
+
+# Size-shrinking overrides, the only thing appended to the README's commands.
+TINY = "'model.conv_channels=[16,32,48,48,96,96,96]' model.hidden_size=64"
+FEW = "trainer.max_epochs=1 dataset.train_size=64 dataset.val_size=32"
+RUN_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}$")
+NEEDS_GPU = pytest.mark.skipif(not torch.cuda.is_available(), reason="the README's GPU commands need a CUDA GPU")
+
+
+def only_new(after: set[Path], before: set[Path]) -> Path:
+    new = after - before
+    assert len(new) == 1, f"expected one new run folder, got {sorted(map(str, new))}"
+    return new.pop()
+
+
+def top_level(checkout: Path) -> set[str]:
+    return {p.name for p in checkout.iterdir()}
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory) -> Path:
+    """A fresh clone where the README's training commands run, one after another."""
+    return make_checkout(tmp_path_factory.mktemp("user") / "crnn_pl")
+
+
+@pytest.fixture(scope="module")
+def first_run(clone) -> tuple[Path, set[str], str]:
+    """`python train.py`, the first command a user types: the run folder, the clone's top-level
+    entries before it, and the output."""
+    before = top_level(clone)
+    result = run_as_user(f"{as_written('python train.py')} {TINY} {FEW}", clone)
+    return only_new(run_folders(clone), set()), before, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def synthetic_icdar15(clone) -> Path:
+    """`crnn-make-synth` writes the ICDAR 2015-layout folder the dataset=icdar15 commands train on."""
+    folder = clone / "data" / "icdar15" / "ch4_training_word_images_gt"
+    run_as_user(as_written("crnn-make-synth OUT --count N", OUT="data/icdar15/ch4_training_word_images_gt",
+                           N="80"), clone)
+    return folder
+
+
+def test_python_train_py_writes_a_new_dated_run_folder_and_nothing_else(clone, first_run):
+    run, before, output = first_run
+    assert run.parent == clone / "outputs" / "train" / "runs" and RUN_NAME.match(run.name), run
+    assert top_level(clone) - before <= {"outputs", ".cache"}, "wrote outside outputs/ and .cache/"
+    for name in ("config.yaml", ".hydra/overrides.yaml", "train.log", "metrics.json", "checkpoints/last.ckpt",
+                 "export/manifest.json"):
+        assert (run / name).is_file(), name
+    assert list((run / "tensorboard").rglob("events.out.tfevents.*"))
+    assert f"outputs in {run}" in output
+    # stdout is not a terminal here: progress comes as log lines, in the output and in train.log
+    log_text = (run / "train.log").read_text()
+    for text in (output, log_text):
+        assert "training: 2 steps (1 epochs), progress every 100 steps" in text
+        assert re.search(r"validation after step 2: val/acc \d\.\d{4}", text), text[-2000:]
+
+
+def test_make_train_runs_the_default_recipe(clone):
+    before = run_folders(clone)
+    result = run_as_user(f'{as_written("make train")} ARGS="{TINY} {FEW} callbacks.progress_bar.every_n_steps=1"',
+                         clone)
+    run = only_new(run_folders(clone), before)
+    config = OmegaConf.load(run / "config.yaml")
+    assert config.model.lr == 1.5e-3 and config.trainer.precision == "bf16-mixed"   # experiment=cpu_15min
+    assert config.trainer.max_time == "00:02:00:00"     # a safety net, not the recipe's length
+    output = result.stdout + result.stderr
+    assert "train.py experiment=cpu_15min" in output
+    # progress under a pipe (nohup, SLURM, CI): a line per N steps with speed and ETA
+    progress_line = r"epoch 1/1 +step 1/2 \(50%\) +\d+ images/s +loss \d+\.\d{4} +ETA \d+:\d\d"
+    assert re.search(progress_line, output), output[-3000:]
+    assert re.search(r"validation after step 2: val/acc \d\.\d{4}", output)
+    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 2
+
+
+def test_crnn_train_console_script_from_any_folder(clone, tmp_path):
+    before = run_folders(clone)
+    run_as_user(f"{as_written('crnn-train loss=focal_ctc')} {TINY} {FEW}", clone)
+    run = only_new(run_folders(clone), before)
+    hparams = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["hyper_parameters"]
+    assert hparams["loss"] == "focal_ctc"
+
+
+def test_printable94_rgb_big_batches(clone):
+    before = run_folders(clone)
+    run_as_user(f"{as_written('python train.py charset=printable94 image.channels=3 dataset.batch_size=128')} "
+                f"{TINY} {FEW} dataset.train_size=128", clone)
+    hparams = torch.load(only_new(run_folders(clone), before) / "checkpoints" / "last.ckpt",
+                         weights_only=False)["hyper_parameters"]
+    assert hparams["channels"] == 3 and len(hparams["charset"]) == 94
+
+
+def test_gpu_commands_compose(clone):
+    """The GPU lines cannot run here; Hydra composes each of them as written (`--cfg job`)."""
+    for command in ("python train.py loss=focal_ctc model=crnn trainer=gpu", "python train.py trainer=ddp model=crnn",
+                    "python train.py trainer=ddp trainer.devices=4 trainer.sync_batchnorm=true"):
+        config = OmegaConf.create(run_as_user(f"{as_written(command)} --cfg job", clone).stdout)
+        assert config.trainer.accelerator == "gpu" and config.trainer.precision == "bf16-mixed"
+
+
+@NEEDS_GPU
+def test_gpu_training(clone):
+    run_as_user(f"{as_written('python train.py loss=focal_ctc model=crnn trainer=gpu')} {TINY} {FEW}", clone)
+
+
+def test_sweeps_write_default_multirun_folders(clone):
+    for command, runs in (("python train.py -m loss=ctc,focal_ctc", 2),
+                          ("python train.py -m loss=ctc,focal_ctc model.lr=0.001,0.002", 4),
+                          ("python train.py -m hparams_search=optuna hydra.sweeper.n_trials=20", 2)):
+        before = run_folders(clone, "multiruns")
+        result = run_as_user(f"{as_written(command)} {TINY} debug=fast hydra.sweeper.n_trials=2"
+                             if "optuna" in command else f"{as_written(command)} {TINY} debug=fast", clone)
+        sweep = only_new(run_folders(clone, "multiruns"), before)
+        assert RUN_NAME.match(sweep.name)
+        assert sorted(p.name for p in sweep.iterdir() if p.is_dir() and p.name.isdigit()) == [
+            str(n) for n in range(runs)]
+        if "optuna" not in command:
+            with open(sweep / "summary.csv", encoding="utf-8") as handle:
+                assert len(list(csv.DictReader(handle))) == runs
+            assert f"sweep summary ({runs} runs, best first)" in result.stdout
+
+
+RESUMABLE = (f"{TINY} trainer.max_epochs=3 dataset.train_size=160 dataset.val_size=16 dataset.batch_size=16 "
+             "callbacks.step_checkpoint.every_n_train_steps=3 trainer.precision=32-true")
+
+
+def killed_run(user: Path) -> Path:
+    """`python train.py` SIGKILLed right after its first step checkpoint: a crashed run."""
+    process = subprocess.Popen(f"python train.py {RESUMABLE}", shell=True, cwd=user, env=user_environment(),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and process.poll() is None:
+        checkpoints = list((user / "outputs" / "train" / "runs").glob("*/checkpoints/last.ckpt"))
+        if checkpoints and step_of(checkpoints[0]):
+            os.killpg(process.pid, signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "training finished before it could be killed"
+    (run,) = run_folders(user)
+    assert 0 < step_of(run / "checkpoints" / "last.ckpt") < 30
+    return run
+
+
+def step_of(checkpoint: Path) -> int | None:
+    try:
+        return torch.load(checkpoint, map_location="cpu", weights_only=False)["global_step"]
+    except Exception:       # being written right now
+        return None
+
+
+@pytest.mark.parametrize("spelling", ["python train.py <same overrides> resume=outputs/train/runs/<run>",
+                                      "hydra.run.dir=<run> ckpt_path=last"])
+def test_resume_continues_a_killed_run_in_its_own_folder(spelling, tmp_path):
+    user = make_checkout(tmp_path / "crnn_pl")
+    run = killed_run(user)
+    if spelling.startswith("python"):
+        command = as_written(spelling, **{"<same overrides>": RESUMABLE, "<run>": run.name})
+    else:
+        command = f"python train.py {RESUMABLE} " + as_written(spelling, **{"<run>": f"outputs/train/runs/{run.name}"})
+    output = run_as_user(command, user)
+    assert re.search(rf"resuming from \S*{run.name}/checkpoints/last.ckpt", output.stdout + output.stderr)
+    assert run_folders(user) == {run}, "resume must continue the run's folder, not start another"
+    assert step_of(run / "checkpoints" / "last.ckpt") == 30
+
+
+def test_resume_with_another_schedule_is_a_clear_error(clone, first_run, tmp_path):
+    user = make_checkout(tmp_path / "crnn_pl")
+    run = user / "outputs" / "train" / "runs" / first_run[0].name
+    shutil.copytree(first_run[0], run)
+    command = as_written("python train.py <same overrides> resume=outputs/train/runs/<run>",
+                         **{"<same overrides>": f"{TINY} {FEW}", "<run>": run.name})
+    result = run_as_user(f"{command} trainer.max_epochs=5", user, expect_ok=False)
+    assert result.returncode == 1
+    assert "continue a run with the overrides it was started with" in result.stderr, result.stderr[-3000:]
+
+
+@pytest.mark.parametrize(("argument", "message"), [
+    ("resume=", "error: resume= is empty"),
+    ("resume=outputs/train/runs/2026-01-01_00-00-00",
+     "error: resume=outputs/train/runs/2026-01-01_00-00-00: no such run folder"),
+])
+def test_a_bad_resume_is_one_clear_error_and_writes_nothing(argument, message, tmp_path):
+    user = make_checkout(tmp_path / "crnn_pl")
+    before = top_level(user)
+    result = run_as_user(f"python train.py {argument}", user, expect_ok=False)
+    assert result.returncode == 1 and result.stderr.strip().splitlines()[-1].startswith(message), result.stderr[-2000:]
+    assert top_level(user) == before
+
+
+def test_pretrained_fine_tunes_a_new_run_across_charsets(clone, first_run, synthetic_icdar15):
+    checkpoint = str(first_run[0] / "checkpoints" / "last.ckpt")
+    for command in ("python train.py dataset=icdar15 pretrained=<checkpoint>",
+                    "python train.py dataset=icdar15 pretrained=<checkpoint> charset=printable94"):
+        before = run_folders(clone)
+        result = run_as_user(f"{as_written(command, **{'<checkpoint>': checkpoint})} {TINY} trainer.max_epochs=1",
+                             clone)
+        state = torch.load(only_new(run_folders(clone), before) / "checkpoints" / "last.ckpt", weights_only=False)
+        assert state["global_step"] == 1                       # a new run: its own step count
+        # the blank and the 36 alphanumerics carry over; printable94 adds 58 characters of its own
+        new_rows = 58 if "printable94" in command else 0
+        assert f"classifier rows copied 37, new {new_rows}" in result.stdout + result.stderr
+
+
+def test_icdar15_commands_train_on_a_folder_of_crops(clone, synthetic_icdar15):
+    for command in (as_written("python train.py dataset=icdar15 dataset.train_dir=/data/ch4_training_word_images_gt",
+                               **{"/data/ch4_training_word_images_gt": str(synthetic_icdar15)}),
+                    as_written("python train.py dataset=icdar15")):
+        before = run_folders(clone)
+        result = run_as_user(f"{command} {TINY} trainer.max_epochs=1", clone)
+        output = result.stdout + result.stderr
+        assert "gt.txt): kept 80 of 80 samples" in output
+        assert "8 of the training crops held out for validation" in output
+        assert (only_new(run_folders(clone), before) / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_lmdb_tools_and_lmdb_training(clone, synthetic_icdar15, tmp_path):
+    lmdb = clone / "data"
+    run_as_user(as_written("crnn-make-lmdb OUT --icdar15 DIR", OUT="data/mjsynth/MJ_train", DIR=str(synthetic_icdar15)),
+                clone)
+    run_as_user(as_written("crnn-make-synth OUT --count N --format lmdb", OUT="data/st", N="24"), clone)
+    tsv = tmp_path / "list.txt"
+    tsv.write_text("".join(f"word_{n}.png\t{label}\n" for n, label in
+                           enumerate(["exit", "hotel", "street"], start=1)), encoding="utf-8")
+    for n in range(1, 4):
+        shutil.copy(synthetic_icdar15 / f"word_{n}.png", tmp_path / f"word_{n}.png")
+    run_as_user(as_written("crnn-make-lmdb OUT --tsv FILE", OUT="data/mjsynth/MJ_valid", FILE=str(tsv)), clone)
+    annotation = tmp_path / "mj" / "annotation.txt"
+    (tmp_path / "mj" / "2425" / "1").mkdir(parents=True)
+    shutil.copy(synthetic_icdar15 / "word_1.png", tmp_path / "mj" / "2425" / "1" / "115_Lube_45484.jpg")
+    annotation.write_text("./2425/1/115_Lube_45484.jpg 45484\n", encoding="utf-8")
+    result = run_as_user(as_written("crnn-make-lmdb OUT --mjsynth annotation.txt", OUT="data/mjsynth/MJ_test",
+                                    **{"annotation.txt": str(annotation)}), clone)
+    assert "wrote 1 samples to data/mjsynth/MJ_test" in result.stdout
+    for database in ("mjsynth/MJ_train", "st", "mjsynth/MJ_valid", "mjsynth/MJ_test"):
+        assert (lmdb / database / "data.mdb").is_file(), database
+
+    command = ("python train.py dataset=lmdb 'dataset.train_roots=[data/mjsynth/MJ_train,data/st]' "
+               "'dataset.val_roots=[data/mjsynth/MJ_valid]'")
+    for line in (as_written(command), as_written("python train.py dataset=mjsynth")):
+        before = run_folders(clone)
+        result = run_as_user(f"{line} {TINY} trainer.max_epochs=1 dataset.num_workers=1", clone)
+        run = only_new(run_folders(clone), before)
+        steps = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["global_step"]
+        assert steps == 1, steps      # 80 + 24 (or 80) samples, batch 64
+        assert "lmdb" in result.stdout + result.stderr
+
+
+def test_tb_curve_and_the_benchmarks_run(clone, first_run):
+    run = first_run[0]
+    result = run_as_user(as_written("python scripts/tb_curve.py <run> --plot docs/train_curve.png",
+                                    **{"<run>": str(run)}), clone)
+    assert "val/acc" in result.stdout and (clone / "docs" / "train_curve.png").stat().st_size > 1000
+    result = run_as_user(f"{as_written('python scripts/bench_render.py')} --seconds 0.5", clone)
+    assert re.search(r"ratio render / train +: +\d+\.\d\dx", result.stdout), result.stdout
+    result = run_as_user(f"{as_written('python scripts/bench_data.py')} --seconds 0.5", clone)
+    assert "synth" in result.stdout
+
+
+# --- Deploy: a run whose model reads known words, exported, predicted, evaluated ----------------
+
+@pytest.fixture(scope="module")
+def known_run(overfit_checkpoint, word_files, tmp_path_factory) -> tuple[Path, Path, str]:
+    """A clone whose newest run holds a model that reads the test words (conftest's overfit
+    fixture, trained on them), exported by `make export` with no arguments."""
+    user = make_checkout(tmp_path_factory.mktemp("deploy") / "crnn_pl")
+    run = user / "outputs" / "train" / "runs" / "2026-11-25_12-00-00"
+    (run / "checkpoints").mkdir(parents=True)
+    shutil.copy(overfit_checkpoint, run / "checkpoints" / "last.ckpt")
+    result = run_as_user(as_written("make export"), user)
+    return user, run, result.stdout + result.stderr
+
+
+def place_words(word_files, folder: Path, gt_name: str | None = None) -> list[str]:
+    """The known word images copied into `folder` (with an ICDAR 2015 gt file when named)."""
+    paths, labels = word_files
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        shutil.copy(path, folder / path.name)
+    if gt_name:
+        (folder / gt_name).write_text("".join(f'{p.name}, "{label}"\n' for p, label in zip(paths, labels, strict=True)))
+    return labels
+
+
+def test_make_export_finds_the_newest_run(known_run):
+    user, run, output = known_run
+    assert f"exporting {run / 'checkpoints' / 'last.ckpt'} -> {run / 'export'}" in output
+    manifest = json.loads((run / "export" / "manifest.json").read_text())
+    for name in ("torchscript", "onnx", "paddle"):
+        assert manifest["formats"][name]["words_agree"] == manifest["formats"][name]["words"], name
+
+
+def test_crnn_export_a_chosen_checkpoint_to_chosen_formats(known_run, tmp_path):
+    user, run, _ = known_run
+    copy = user / "outputs" / "train" / "runs" / "2026-11-25_11-00-00"
+    (copy / "checkpoints").mkdir(parents=True)
+    shutil.copy(run / "checkpoints" / "last.ckpt", copy / "checkpoints" / "epoch04-acc0.8930.ckpt")
+    command = ("crnn-export checkpoint=outputs/train/runs/<run>/checkpoints/epoch04-acc0.8930.ckpt "
+               "'export.formats=[onnx,paddle]'")
+    run_as_user(as_written(command, **{"<run>": copy.name}), user)
+    manifest = json.loads((copy / "export" / "manifest.json").read_text())
+    assert sorted(manifest["formats"]) == ["onnx", "paddle"]
+    assert all(entry["words_agree"] == entry["words"] for entry in manifest["formats"].values())
+
+
+def test_readme_notebook_snippet_reads_known_words(known_run, word_files):
+    user, run, _ = known_run
+    paths, labels = word_files
+    shutil.copy(paths[0], user / "word_1.png")
+    shutil.copy(paths[1], user / "word_2.png")
+    snippet = "\n".join([
+        "from crnn_pl import CRNNModule",
+        as_written('model = CRNNModule.load_from_checkpoint("outputs/train/runs/<run>/checkpoints/last.ckpt")',
+                   **{"<run>": run.name}),
+        "print(" + as_written('model.read(["word_1.png", "word_2.png"])') + ")",
+    ])
+    result = run_as_user(f"python -c '{snippet}'", user)
+    assert [text for text, _ in eval(result.stdout.strip().splitlines()[-1])] == labels[:2]
+
+
+@pytest.mark.parametrize("command", [
+    "crnn-predict word_1.png crops/ 'more/*.jpg' --model outputs/train/runs/<run>/export/model.onnx",
+    "python -m crnn_pl.predict word_1.png crops/ 'more/*.jpg' --model outputs/train/runs/<run>/export/model.onnx",
+])
+def test_predict_files_folders_and_globs(known_run, word_files, command):
+    user, run, _ = known_run
+    paths, labels = word_files
+    folder = user / ("predict_here_" + command.split()[0])
+    folder.mkdir()
+    shutil.copy(paths[0], folder / "word_1.png")
+    (folder / "crops").mkdir()
+    for name, path in (("a.png", paths[1]), ("b.png", paths[2])):
+        shutil.copy(path, folder / "crops" / name)
+    (folder / "more").mkdir()
+    for name, path in (("c.jpg", paths[3]), ("d.jpg", paths[4])):
+        Image.open(path).save(folder / "more" / name, quality=100)
+    model = str(run / "export" / "model.onnx")
+    command = as_written(command, **{"outputs/train/runs/<run>/export/model.onnx": model})
+    lines = run_as_user(command, folder).stdout.strip().splitlines()
+    read = dict(line.split("\t")[:2] for line in lines)
+    assert list(read) == ["word_1.png", "crops/a.png", "crops/b.png", "more/c.jpg", "more/d.jpg"]
+    assert [read["word_1.png"], read["crops/a.png"], read["crops/b.png"]] == labels[:3]
+    assert all(re.fullmatch(r"\S+\t[0-9a-z]*\t[01]\.\d{4}", line) for line in lines), lines
+
+
+def test_predict_with_an_explicit_format_and_jsonl(known_run, word_files):
+    user, run, _ = known_run
+    labels = place_words(word_files, user / "crops")
+    command = "crnn-predict crops/ --model outputs/train/runs/<run>/checkpoints/last.ckpt --export-format ckpt --jsonl"
+    lines = run_as_user(as_written(command, **{"<run>": run.name}), user).stdout.strip().splitlines()
+    records = {Path(r["path"]).name: r["text"] for r in map(json.loads, lines)}
+    assert [records[f"word_{i}.png"] for i in range(len(labels))] == labels
+
+
+def test_eval_default_val_split_and_icdar15_test_folder(known_run, word_files):
+    user, run, _ = known_run
+    place_words(word_files, user / "data" / "icdar15" / "ch4_test_word_images_gt", "Challenge4_Test_Task3_GT.txt")
+    place_words(word_files, user / "data" / "icdar15" / "ch4_training_word_images_gt", "gt.txt")
+    known = {
+        "crnn-eval model_path=outputs/train/runs/<run>/export/paddle dataset=icdar15 "
+        "dataset.test_dir=data/icdar15/ch4_test_word_images_gt": 16,
+        "crnn-eval model_path=outputs/train/runs/<run>/export/model.onnx dataset=icdar15 split=val": 2,
+    }
+    for command, images in known.items():
+        before = set((user / "outputs" / "eval" / "runs").glob("*"))
+        output = run_as_user(as_written(command, **{"<run>": run.name}), user).stdout
+        assert f"{images} images" in output and re.search(r"accuracy +1\.0000", output), output
+        evaluation = only_new(set((user / "outputs" / "eval" / "runs").glob("*")), before)
+        assert len((evaluation / "predictions.csv").read_text().splitlines()) == images + 1
+    default = as_written("crnn-eval model_path=outputs/train/runs/<run>/export/model.onnx", **{"<run>": run.name})
+    output = run_as_user(f"{default} dataset.val_size=24", user).stdout
+    assert "24 images" in output and re.search(r"acc36 +\d\.\d{4}", output)
+
+
+def test_make_bench_on_the_newest_run(known_run):
+    user, run, _ = known_run
+    result = run_as_user(f'{as_written("make bench")} ARGS="--words 64 --seconds 0.2"', user)
+    report = (user / "docs" / "benchmarks.md").read_text()
+    for backend in ("pytorch eager", "torchscript", "onnx", "paddle"):
+        assert re.search(rf"^\| {backend} \| \d+\.\d\d \| \d+ \| \d+\.\d\d% \|", report, re.M), backend
+    assert "outputs/train/runs/" in report and result.returncode == 0
+
+
+def test_notebook_finds_the_newest_run_and_reads_its_words(known_run):
+    """notebooks/quickstart.ipynb as Jupyter runs it: from notebooks/, code cells in order,
+    its own checkpoint discovery (the newest run under ../outputs/train/runs)."""
+    user, run, _ = known_run
+    notebook = json.loads((user / "notebooks" / "quickstart.ipynb").read_text())
+    assert all(not cell.get("outputs") for cell in notebook["cells"] if cell["cell_type"] == "code")
+    code = "\n".join("".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code")
+    script = user / "notebooks" / "run_quickstart.py"
+    script.write_text("import matplotlib\nmatplotlib.use('Agg')\n" + code + "\n"
+                      "import json\nprint(json.dumps({'checkpoint': checkpoint, 'labels': labels, "
+                      "'texts': [t for t, _ in predictions], 'steps': trainer.global_step}))\n")
+    result = run_as_user(f"python {script.name}", user / "notebooks")
+    record = json.loads(result.stdout.strip().splitlines()[-1])
+    assert Path(user / "notebooks" / record["checkpoint"]).resolve() == (run / "checkpoints" / "last.ckpt").resolve()
+    assert record["labels"] == NOTEBOOK_WORDS
+    assert record["texts"] == NOTEBOOK_WORDS       # the model knows these words: it must read them
+    assert record["steps"] == 4
