@@ -84,10 +84,10 @@ def test_python_train_py_writes_a_new_dated_run_folder_and_nothing_else(clone, f
         assert re.search(r"validation after step 2: val/acc \d\.\d{4}", text), text[-2000:]
 
 
-def test_make_train_runs_the_default_recipe(clone):
+@pytest.mark.parametrize("command", ["make train", "OMP_NUM_THREADS=1 make train"])
+def test_make_train_runs_the_default_recipe(clone, command):
     before = run_folders(clone)
-    result = run_as_user(f'{as_written("make train")} ARGS="{TINY} {FEW} callbacks.progress_bar.every_n_steps=1"',
-                         clone)
+    result = run_as_user(f'{as_written(command)} ARGS="{TINY} {FEW} callbacks.progress_bar.every_n_steps=1"', clone)
     run = only_new(run_folders(clone), before)
     config = OmegaConf.load(run / "config.yaml")
     assert config.model.lr == 1.5e-3 and config.trainer.precision == "bf16-mixed"   # experiment=cpu_15min
@@ -240,6 +240,17 @@ def test_icdar15_commands_train_on_a_folder_of_crops(clone, synthetic_icdar15):
         assert "gt.txt): kept 80 of 80 samples" in output
         assert "8 of the training crops held out for validation" in output
         assert (only_new(run_folders(clone), before) / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_mix_trains_on_rendered_and_real_words_in_one_stream(clone, synthetic_icdar15):
+    before = run_folders(clone)
+    result = run_as_user(f"{as_written('python train.py dataset=mix')} {TINY} trainer.max_epochs=1 "
+                         "dataset.train_size=64 dataset.sources.synth.val_size=16", clone)
+    output = result.stdout + result.stderr
+    assert "mix: synth 80%, icdar15 20% of 64 samples per epoch" in output
+    assert "8 of the training crops held out for validation" in output
+    run = only_new(run_folders(clone), before)
+    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 2
 
 
 def test_lmdb_tools_and_lmdb_training(clone, synthetic_icdar15, tmp_path):
@@ -426,3 +437,24 @@ def test_notebook_finds_the_newest_run_and_reads_its_words(known_run):
     assert record["labels"] == NOTEBOOK_WORDS
     assert record["texts"] == NOTEBOOK_WORDS       # the model knows these words: it must read them
     assert record["steps"] == 4
+
+
+def test_bench_real_scores_the_newest_run_on_real_folders(known_run, word_files, tmp_path):
+    user, run, _ = known_run
+    place_words(word_files, user / "data" / "iiit5k" / "train", "gt.txt")
+    place_words(word_files, user / "data" / "icdar15" / "ch4_training_word_images_gt", "gt.txt")
+    result = run_as_user(as_written("python scripts/bench_real.py --contact-sheet docs/synth_vs_real.png"), user)
+    report = (user / "docs" / "real_benchmark.md").read_text()
+    assert result.stdout.strip().startswith("# Real-word benchmark")
+    assert "### iiit5k: 16 crops" in report and "### icdar15-val: 2 crops" in report
+    assert report.count("acc36 **1.0000**") == 3            # the model knows these words
+    assert (user / "docs" / "synth_vs_real.png").stat().st_size > 10_000
+    # the spelling that made the README's figures: a chosen checkpoint, another data root
+    chosen = tmp_path / "run" / "checkpoints" / "epoch05-acc0.9000.ckpt"
+    chosen.parent.mkdir(parents=True)
+    shutil.copy(run / "checkpoints" / "last.ckpt", chosen)
+    command = ("python scripts/bench_real.py --model <that run>/checkpoints/epoch05-acc0.9000.ckpt "
+               "--data-root ../shared/data --contact-sheet docs/synth_vs_real.png")
+    run_as_user(as_written(command, **{"<that run>": str(tmp_path / "run"), "../shared/data": str(user / "data")}),
+                user)
+    assert f"model `{chosen}`" in (user / "docs" / "real_benchmark.md").read_text()
