@@ -72,7 +72,10 @@ def test_the_stream_mixes_rendered_and_real_words_reproducibly(crops, word_files
     assert stream == [second.datasets["train"][key][1] for key in range(64)]
     real = sum(label in labels for label in stream)
     assert 16 <= real <= 48, real                 # about half from the real folder
-    assert len(first.datasets["val"]) == 8 + 8     # the synth words and the held-out crops
+    validation = first.datasets["val"]
+    assert len(validation) == 8 + 8                # the synth words and the held-out crops
+    # evaluation keys grow with the epoch (epoch * size + position), as for every dataset
+    assert [validation[2 * 16 + i][1] for i in range(16)] == [validation[i][1] for i in range(16)]
 
 
 def test_a_resumed_epoch_and_each_rank_read_their_part_of_the_same_stream(crops, monkeypatch):

@@ -244,13 +244,14 @@ def test_icdar15_commands_train_on_a_folder_of_crops(clone, synthetic_icdar15):
 
 def test_mix_trains_on_rendered_and_real_words_in_one_stream(clone, synthetic_icdar15):
     before = run_folders(clone)
-    result = run_as_user(f"{as_written('python train.py dataset=mix')} {TINY} trainer.max_epochs=1 "
+    result = run_as_user(f"{as_written('python train.py dataset=mix')} {TINY} trainer.max_epochs=2 "
                          "dataset.train_size=64 dataset.sources.synth.val_size=16", clone)
     output = result.stdout + result.stderr
     assert "mix: synth 80%, icdar15 20% of 64 samples per epoch" in output
     assert "8 of the training crops held out for validation" in output
+    assert re.search(r"validation after step 4: val/acc \d\.\d{4}", output)    # a second epoch validates too
     run = only_new(run_folders(clone), before)
-    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 2
+    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 4
 
 
 def test_lmdb_tools_and_lmdb_training(clone, synthetic_icdar15, tmp_path):

@@ -43,6 +43,14 @@ class MixedWordDataset(Dataset):
         return self.sources[self.source_of(key)][key]
 
 
+class KeyedConcatDataset(ConcatDataset):
+    """The validation splits one after another, indexed by sample key like every dataset here:
+    position = key % size (an evaluation sampler's keys grow with the epoch)."""
+
+    def __getitem__(self, key: int) -> Sample | None:
+        return super().__getitem__(key % len(self))
+
+
 class MixDataModule(WordDataModule):
     """Sources by name, each a DataModule's settings (`_target_`: its class, as in conf/dataset/)
     plus `share`, its weight in the stream; `train_size` samples per epoch across them;
@@ -87,5 +95,5 @@ class MixDataModule(WordDataModule):
             return MixedWordDataset([self.sources[n].datasets["train"] for n in names],
                                     [self.shares[n] for n in names], self.train_size, seed=self.seed)
         if split == "val":
-            return ConcatDataset([self.sources[name].datasets["val"] for name in names])
+            return KeyedConcatDataset([self.sources[name].datasets["val"] for name in names])
         raise DataError("dataset=mix has no test split: evaluate on one dataset (crnn-eval dataset=icdar15 ...)")
