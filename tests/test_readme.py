@@ -101,7 +101,7 @@ def test_make_train_runs_the_default_recipe(clone, command):
     assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 2
 
 
-def test_crnn_train_console_script_from_any_folder(clone, tmp_path):
+def test_crnn_train_console_script(clone):
     before = run_folders(clone)
     run_as_user(f"{as_written('crnn-train loss=focal_ctc')} {TINY} {FEW}", clone)
     run = only_new(run_folders(clone), before)
