@@ -38,6 +38,7 @@ class LogProgress(ProgressBar):
         self._window_start = 0.0    # time and step of the last line: the rate is the recent one
         self._window_step = 0
         self._window_images = 0
+        self._total = 0                 # optimizer steps of this fit, known once training starts
 
     def disable(self) -> None:
         self.enabled = False
@@ -46,11 +47,12 @@ class LogProgress(ProgressBar):
         self.enabled = True
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self._total = int(trainer.estimated_stepping_batches)
         self._restart_window(trainer)
         if self.enabled and trainer.is_global_zero:
-            log.info("training: %d steps (%s), progress every %d steps", self._total_steps(trainer),
-                     f"{trainer.max_epochs} epochs" if trainer.max_epochs and trainer.max_epochs > 0
-                     else "max_steps", self.every_n_steps)
+            epochs = epoch_count(trainer)
+            log.info("training: %d steps (%s), progress every %d steps", self._total,
+                     f"{epochs} epochs" if epochs else "max_steps", self.every_n_steps)
 
     def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, outputs: Any,
                            batch: Any, batch_index: int) -> None:
@@ -60,12 +62,11 @@ class LogProgress(ProgressBar):
             return
         elapsed = max(time.perf_counter() - self._window_start, 1e-9)
         steps_per_second = (step - self._window_step) / elapsed
-        total = self._total_steps(trainer)
+        total = self._total
         remaining = max(total - step, 0) / steps_per_second if steps_per_second > 0 else float("nan")
         loss = self.get_metrics(trainer, module).get("train/loss")
-        epochs = trainer.max_epochs if trainer.max_epochs and trainer.max_epochs > 0 else "-"
         log.info("epoch %d/%s  step %d/%d (%.0f%%)  %.0f images/s  loss %s  ETA %s",
-                 trainer.current_epoch + 1, epochs, step, total, 100 * step / max(total, 1),
+                 trainer.current_epoch + 1, epoch_count(trainer) or "-", step, total, 100 * step / max(total, 1),
                  self._window_images / elapsed, f"{loss:.4f}" if isinstance(loss, float) else "-", clock(remaining))
         self._restart_window(trainer)
 
@@ -80,9 +81,11 @@ class LogProgress(ProgressBar):
     def _restart_window(self, trainer: L.Trainer) -> None:
         self._window_start, self._window_step, self._window_images = time.perf_counter(), trainer.global_step, 0
 
-    @staticmethod
-    def _total_steps(trainer: L.Trainer) -> int:
-        return int(trainer.estimated_stepping_batches)
+
+
+def epoch_count(trainer: L.Trainer) -> int | None:
+    """max_epochs when the run is bounded by epochs, else None (max_steps decides)."""
+    return trainer.max_epochs if trainer.max_epochs and trainer.max_epochs > 0 else None
 
 
 def batch_size(batch: Any) -> int:

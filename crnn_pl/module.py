@@ -182,11 +182,10 @@ class CRNNModule(L.LightningModule):
         if hp.scheduler == "none":
             return optimizer
         total_steps = self.total_training_steps()
-        self.schedule_steps = total_steps
         if hp.scheduler == "onecycle":
             # OneCycleLR divides by (warm-up steps - 1) and by the annealing steps: it needs at least
             # two of each. A run shorter than 4 steps (a smoke test) just stops before the end.
-            total_steps = self.schedule_steps = max(total_steps, 4)
+            total_steps = max(total_steps, 4)
             warmup = min(0.5, max(hp.warmup_fraction, 2.5 / total_steps))
             scheduler = torch.optim.lr_scheduler.OneCycleLR(
                 optimizer, max_lr=hp.lr, total_steps=total_steps, pct_start=warmup)
@@ -194,6 +193,7 @@ class CRNNModule(L.LightningModule):
             scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
         else:
             raise ValueError(f"unknown scheduler {hp.scheduler!r}; choose onecycle, cosine or none")
+        self.schedule_steps = total_steps       # what a resumed run's restored scheduler must match
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def on_train_start(self) -> None:

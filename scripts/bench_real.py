@@ -23,10 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "scripts"))
-
-from crnn_pl.analysis import (  # noqa: E402
+from crnn_pl.analysis import (
     ASPECT_BUCKETS,
     HEIGHT_BUCKETS,
     LENGTH_BUCKETS,
@@ -38,11 +35,13 @@ from crnn_pl.analysis import (  # noqa: E402
     confusions,
     summary,
 )
-from crnn_pl.cli.export import newest_best_checkpoint  # noqa: E402
-from crnn_pl.data.datamodule import Icdar15DataModule  # noqa: E402
-from crnn_pl.data.ground_truth import Entry, read_icdar15  # noqa: E402
-from crnn_pl.metrics import alnum36  # noqa: E402
-from crnn_pl.recognizer import Recognizer  # noqa: E402
+from crnn_pl.cli.export import newest_best_checkpoint
+from crnn_pl.data.datamodule import Icdar15DataModule
+from crnn_pl.data.ground_truth import Entry, read_icdar15
+from crnn_pl.metrics import alnum36
+from crnn_pl.recognizer import Recognizer
+
+REPO = Path(__file__).resolve().parents[1]
 
 ICDAR15 = Path("icdar15") / "ch4_training_word_images_gt"
 IIIT5K = Path("iiit5k") / "train"

@@ -174,5 +174,13 @@ def run_as_user(command: str, cwd: Path, timeout: int = 600, expect_ok: bool = T
     return result
 
 
+def step_of(checkpoint: Path) -> int | None:
+    """A checkpoint's global step; None while it is being written (a run killed mid-write)."""
+    try:
+        return torch.load(checkpoint, map_location="cpu", weights_only=False)["global_step"]
+    except Exception:
+        return None
+
+
 def run_folders(checkout: Path, kind: str = "runs") -> set[Path]:
     return set((checkout / "outputs" / "train" / kind).glob("*"))

@@ -25,7 +25,7 @@ import torch
 from omegaconf import OmegaConf
 from PIL import Image
 
-from conftest import NOTEBOOK_WORDS, as_written, make_checkout, run_as_user, run_folders, user_environment
+from conftest import NOTEBOOK_WORDS, as_written, make_checkout, run_as_user, run_folders, step_of, user_environment
 
 # Size-shrinking overrides, the only thing appended to the README's commands.
 TINY = "'model.conv_channels=[16,32,48,48,96,96,96]' model.hidden_size=64"
@@ -168,13 +168,6 @@ def killed_run(user: Path) -> Path:
     (run,) = run_folders(user)
     assert 0 < step_of(run / "checkpoints" / "last.ckpt") < 30
     return run
-
-
-def step_of(checkpoint: Path) -> int | None:
-    try:
-        return torch.load(checkpoint, map_location="cpu", weights_only=False)["global_step"]
-    except Exception:       # being written right now
-        return None
 
 
 @pytest.mark.parametrize("spelling", ["python train.py <same overrides> resume=outputs/train/runs/<run>",

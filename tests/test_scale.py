@@ -17,7 +17,7 @@ import lightning as L
 import pytest
 import torch
 
-from conftest import REPO, SMALL_MODEL, run_train
+from conftest import REPO, SMALL_MODEL, run_train, step_of
 from crnn_pl import CRNNModule
 from crnn_pl.charset import Charset
 from crnn_pl.cli.sweep import summarise
@@ -159,13 +159,6 @@ RESUME_RUN = ("trainer.deterministic=true", "trainer.precision=32-true", "traine
 
 def weights(checkpoint: Path) -> dict[str, torch.Tensor]:
     return torch.load(checkpoint, map_location="cpu", weights_only=False)["state_dict"]
-
-
-def step_of(checkpoint: Path) -> int | None:
-    try:
-        return torch.load(checkpoint, map_location="cpu", weights_only=False)["global_step"]
-    except Exception:       # being written right now
-        return None
 
 
 def test_resume_after_sigkill_continues_and_matches_an_uninterrupted_run(tmp_path):
