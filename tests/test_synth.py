@@ -1,14 +1,15 @@
 import string
 
 import numpy as np
+import pytest
 import torch
 
 from crnn_pl.charset import Charset
 from crnn_pl.data.datamodule import SynthDataModule
 from crnn_pl.data.preprocess import ImageSpec
 from crnn_pl.data.synth.dataset import SynthWordDataset
-from crnn_pl.data.synth.fonts import bundled_fonts
-from crnn_pl.data.synth.renderer import WordRenderer
+from crnn_pl.data.synth.fonts import SHIPPED_FONT_DIR, bundled_fonts
+from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer
 
 
 def test_fonts_come_from_python_packages_not_the_system():
@@ -16,6 +17,51 @@ def test_fonts_come_from_python_packages_not_the_system():
     assert len(fonts) >= 40
     assert all("site-packages" in str(f.path) for f in fonts)
     assert len({f.path.parent for f in fonts}) >= 8   # many families
+
+
+def test_shipped_fonts_are_over_a_hundred_licensed_families():
+    fonts = bundled_fonts(("shipped",))
+    families = {f.path.parent for f in fonts}
+    assert len(families) >= 100
+    assert all(f.path.is_relative_to(SHIPPED_FONT_DIR) for f in fonts)
+    for family in families:
+        licence = (family / "LICENSE").read_text(encoding="utf-8")
+        assert "Open Font License" in licence or "Apache License" in licence, family
+    both = bundled_fonts(("packages", "shipped"))
+    assert len(both) == len(fonts) + len(bundled_fonts())
+
+
+def _glyph(font, character: str) -> np.ndarray:
+    from PIL import Image, ImageDraw
+
+    canvas = Image.new("L", (90, 90))
+    ImageDraw.Draw(canvas).text((10, 5), character, font=font, fill=255)
+    ink = np.array(canvas) > 128
+    rows, columns = np.nonzero(ink)
+    ink = ink[rows.min():rows.max() + 1, columns.min():columns.max() + 1]
+    return np.array(Image.fromarray(ink.astype(np.uint8) * 255).resize((16, 16))) > 128
+
+
+def test_faces_that_draw_lower_case_as_capitals_are_marked_caps_only():
+    """A case-sensitive charset must not learn 'a' from a face that draws 'A': every shipped face
+    whose a-z look like its A-Z is marked. (Hand-drawn small caps such as Amatic SC score lower,
+    0.84, as squarish faces such as Rajdhani Light do, 0.85: those are marked by name.)"""
+    from PIL import ImageFont
+
+    for font in bundled_fonts(("shipped",)):
+        face = ImageFont.truetype(str(font.path), 48)
+        alike = np.mean([(_glyph(face, c) == _glyph(face, c.upper())).mean() for c in "abdefghnqrt"])
+        if alike > 0.88:
+            assert font.caps_only, (font.path.name, round(float(alike), 3))
+    assert any(f.caps_only for f in bundled_fonts(("shipped",)))
+    case_sensitive = WordRenderer(Charset.preset("printable94"),
+                                  RenderSettings(font_sources=("packages", "shipped")))
+    assert not any(f.caps_only for f in case_sensitive.fonts)
+
+
+def test_an_unknown_font_source_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"font_sources=\['google'\]: choose from"):
+        WordRenderer(Charset.preset("alnum36"), RenderSettings(font_sources=("google",)))
 
 
 def test_validation_set_is_fixed_per_index():

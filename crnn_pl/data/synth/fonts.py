@@ -1,7 +1,10 @@
-"""Fonts for the renderer, found inside installed PyPI packages (never system fonts).
+"""Fonts for the renderer, never system fonts, from two sources (`dataset.render.font_sources`):
 
-Every family here is under an open licence: the `font-*` packages (SIL Open Font License) and
-matplotlib's DejaVu (Bitstream Vera licence) and STIX (SIL OFL) fonts.
+- `packages`: faces inside installed PyPI packages, the `font-*` packages (SIL Open Font License)
+  and matplotlib's DejaVu (Bitstream Vera licence) and STIX (SIL OFL): 12 families.
+- `shipped`: 157 families shipped in `font_files/` (Latin WOFF subsets from fontsource, OFL or
+  Apache, each with its LICENSE; `font_files/FONTS.md` lists them): sans, serif, slab, monospace,
+  condensed, display and handwriting faces, the variety real signs show.
 """
 
 from __future__ import annotations
@@ -23,8 +26,12 @@ FONT_PACKAGES = (
 )
 # matplotlib also ships symbol-only and TeX-encoded fonts (cmex10, STIXSize*): keep text faces.
 MATPLOTLIB_TEXT_FONTS = ("DejaVuSans", "DejaVuSerif", "STIXGeneral")
-# Small-caps faces draw lower case as capitals: fine when case is folded, wrong otherwise.
-CAPS_ONLY_FONTS = ("AmaticSC",)
+SHIPPED_FONT_DIR = Path(__file__).parent / "font_files"
+FONT_SOURCES = ("packages", "shipped")
+# Faces that draw lower case as capitals (found by comparing the glyphs of a-z and A-Z): fine when
+# case is folded, wrong otherwise.
+CAPS_ONLY_FONTS = ("AmaticSC", "amatic-sc", "bangers", "bebas-neue", "bungee", "cinzel",
+                   "permanent-marker", "staatliches")
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,18 @@ def package_font_paths() -> list[Path]:
     return paths
 
 
+def shipped_font_paths() -> list[Path]:
+    return sorted(SHIPPED_FONT_DIR.glob("*/*.woff"))
+
+
+def font_paths(sources: tuple[str, ...]) -> list[Path]:
+    unknown = set(sources) - set(FONT_SOURCES)
+    if unknown or not sources:
+        raise ValueError(f"dataset.render.font_sources={list(sources)}: choose from {list(FONT_SOURCES)}")
+    paths = package_font_paths() if "packages" in sources else []
+    return paths + (shipped_font_paths() if "shipped" in sources else [])
+
+
 def read_font(path: Path) -> FontFile:
     with TTFont(path, lazy=True) as font:
         codepoints = font.getBestCmap() or {}
@@ -68,11 +87,11 @@ def read_font(path: Path) -> FontFile:
     )
 
 
-@lru_cache(maxsize=1)
-def bundled_fonts() -> tuple[FontFile, ...]:
+@lru_cache(maxsize=4)
+def bundled_fonts(sources: tuple[str, ...] = ("packages",)) -> tuple[FontFile, ...]:
     # "Display" faces are DejaVu's glyph-less stubs; keep faces that can write a word.
     fonts = tuple(
-        font for font in map(read_font, package_font_paths())
+        font for font in map(read_font, font_paths(tuple(sources)))
         if font.covers(string.ascii_letters + string.digits)
     )
     if not fonts:

@@ -28,6 +28,7 @@ class RenderSettings:
     """Knobs of the renderer; conf/dataset/synth.yaml documents each."""
 
     font_size: tuple[int, int] = (22, 44)
+    font_sources: tuple[str, ...] = ("packages",)
     max_length: int = 10
     random_text_prob: float = 0.1
     rotation_degrees: float = 3.0
@@ -66,7 +67,7 @@ class WordRenderer:
                  vocabulary: tuple[str, ...] | None = None) -> None:
         self.charset = charset
         self.settings = settings
-        fonts = fonts if fonts is not None else bundled_fonts()
+        fonts = fonts if fonts is not None else bundled_fonts(settings.font_sources)
         # A caps-only face cannot show the difference a case-sensitive charset makes.
         self.fonts = tuple(f for f in fonts if charset.case_sensitive is False or not f.caps_only)
         if not self.fonts:
