@@ -2,6 +2,9 @@
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# pyproject.toml's bench extra, installed without dependencies: rapidocr-onnxruntime's own would add
+# opencv-python beside opencv-python-headless (so `.[bench]` is not in the extras list above).
+BENCH_PINS := rapidocr-onnxruntime==1.4.4 pyclipper==1.4.0 shapely==2.2.0
 export NO_ALBUMENTATIONS_UPDATE := 1
 
 .PHONY: install train test export bench lint clean
@@ -14,6 +17,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet torch==2.13.0
 	$(PYTHON) -m pip install --quiet -e '.[dev,export,paddle,sweep]'
+	$(PYTHON) -m pip install --quiet --no-deps $(BENCH_PINS)
 	touch $(STAMP)
 
 # The default recipe: crnn_small on rendered words, 15 minutes on a 2-core CPU.

@@ -8,8 +8,12 @@ from __future__ import annotations
 import string
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 BLANK = 0
 
@@ -89,6 +93,8 @@ class Charset:
 
     def encode_batch(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Concatenated CTC targets and their lengths, the form `F.ctc_loss` takes."""
+        import torch
+
         encoded = [self.encode(text) for text in texts]
         targets = torch.tensor([i for e in encoded for i in e], dtype=torch.long)
         lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)
@@ -97,25 +103,29 @@ class Charset:
     def decode_indices(self, indices: Sequence[int]) -> str:
         return "".join(self.characters[i - 1] for i in indices if i != BLANK)
 
-    def decode_greedy(self, logits: torch.Tensor) -> list[tuple[str, float]]:
+    def decode_greedy(self, logits: torch.Tensor | np.ndarray) -> list[tuple[str, float]]:
         """Best path decoding of (batch, frames, classes) scores: collapse repeats, drop blanks.
 
+        Numpy, so exported models decode without torch; a torch tensor is converted first.
         The confidence is the mean probability of the frames that emitted a character
-        (PaddleOCR's convention); a word with no characters reports the mean blank probability.
+        (PaddleOCR's convention); a word with no characters is ("", 0.0): nothing was read.
         """
-        probabilities = logits.detach().float().softmax(-1).cpu()
-        best_probabilities, best_classes = probabilities.max(-1)
+        if not isinstance(logits, np.ndarray):
+            logits = logits.detach().float().cpu().numpy()
+        scores = logits.astype(np.float32, copy=False)
+        best_classes = scores.argmax(-1)
+        # softmax at the best class only: exp(0) / sum(exp(scores - max))
+        best_probabilities = 1.0 / np.exp(scores - scores.max(-1, keepdims=True)).sum(-1)
         results = []
-        for classes, scores in zip(best_classes.tolist(), best_probabilities.tolist(), strict=True):
+        for classes, probabilities in zip(best_classes.tolist(), best_probabilities.tolist(), strict=True):
             kept_characters, kept_scores, previous = [], [], BLANK
-            for class_index, score in zip(classes, scores, strict=True):
+            for class_index, probability in zip(classes, probabilities, strict=True):
                 if class_index != BLANK and class_index != previous:
                     kept_characters.append(self.characters[class_index - 1])
-                    kept_scores.append(score)
+                    kept_scores.append(probability)
                 previous = class_index
-            if not kept_scores:
-                kept_scores = scores
-            results.append(("".join(kept_characters), sum(kept_scores) / len(kept_scores)))
+            confidence = sum(kept_scores) / len(kept_scores) if kept_scores else 0.0
+            results.append(("".join(kept_characters), confidence))
         return results
 
 

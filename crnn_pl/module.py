@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -17,6 +18,7 @@ from crnn_pl.data.preprocess import ImageInput, ImageSpec, preprocess_batch
 from crnn_pl.losses import build_loss
 from crnn_pl.metrics import WordMetrics
 from crnn_pl.model.crnn import CRNN, PAPER_CHANNELS, count_mflops, count_parameters
+from crnn_pl.pretrained import resolve_model
 
 log = logging.getLogger(__name__)
 
@@ -121,11 +123,17 @@ class CRNNModule(L.LightningModule):
         log.warning("non-finite loss at step %d: batch skipped (%d so far)", self.global_step, self.nonfinite_total)
         return False
 
+    @classmethod
+    def from_pretrained(cls, name: str | Path = "en", map_location: str = "cpu") -> CRNNModule:
+        """A model shipped in the package (`"en"`, see crnn_pl/pretrained) or any checkpoint path,
+        in eval mode, ready to `read`."""
+        return cls.load_from_checkpoint(str(resolve_model(name)), map_location=map_location).eval()
+
     def load_pretrained(self, checkpoint_path: str) -> dict[str, int]:
         """Start from another checkpoint's weights (fine-tuning, not resuming: no optimiser,
         schedule or step is taken). The charsets may differ: classifier rows of characters
         both share (and the blank) are copied, rows of new characters keep their fresh init."""
-        checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+        checkpoint = torch.load(resolve_model(checkpoint_path), map_location="cpu", weights_only=False)
         source = Charset(checkpoint["hyper_parameters"]["charset"],
                          checkpoint["hyper_parameters"].get("case_sensitive", True))
         weights = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}

@@ -1,12 +1,21 @@
 """`make bench`: latency, throughput and accuracy of every backend, measured side by side.
 
-    python scripts/bench_backends.py [--checkpoint CKPT] [--words 1000] [--seconds 5]
+    python scripts/bench_backends.py [--checkpoint CKPT|en] [--words 1000] [--seconds 5] [--real DIR]
 
-Exports the checkpoint (default: the newest run's best) to every format that runs here, each
-verified against PyTorch, then for each backend and for PyTorch eager measures the median
-latency of one image (batch 1), the throughput at batch 64, and the word accuracy on the same
-evaluation set (the fixed synthetic validation words, or --icdar15 DIR). Prints the table and
-writes it to docs/benchmarks.md.
+Exports the checkpoint (default: the newest run's best; `en`: the shipped model) to every format
+that runs here, each verified against PyTorch, then measures two tables in one run:
+
+- model only: for each backend and PyTorch eager, the median latency of one preprocessed image
+  (batch 1), the throughput at batch 64, and the word accuracy on the same evaluation set (the
+  fixed synthetic validation words, or --icdar15 DIR);
+- end to end on real word files (--real, default: the IIIT5K development set, when present):
+  file decode, preprocessing, the model and CTC decoding, as `crnn-predict` and
+  `Recognizer.read` do it: batch-1 latency (median over --latency-files files, decoded inline)
+  and batch-64 images/s over every file (decoded on 2 threads beside the model), with acc36 on
+  them; and RapidOCR's PP-OCRv4 recognizer (scripts/peers.py, the `bench` extra) run the same way
+  on the same files, when installed.
+
+Prints the tables and writes them to docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -20,7 +29,9 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import peers
 import torch
+from bench_real import IIIT5K, default_data_root, labelled_files
 from benchlib import CONF
 
 from crnn_pl.cli.export import newest_best_checkpoint
@@ -28,6 +39,8 @@ from crnn_pl.data.datamodule import Icdar15DataModule, SynthDataModule
 from crnn_pl.export import BACKENDS, EXPORT_FORMATS
 from crnn_pl.export.checkpoint_backend import CheckpointBackend
 from crnn_pl.export.exporter import export_checkpoint, verification_images
+from crnn_pl.metrics import alnum36
+from crnn_pl.pretrained import resolve_model
 from crnn_pl.recognizer import Recognizer
 
 REPO = CONF.parent
@@ -74,6 +87,44 @@ def throughput(recognizer: Recognizer, batch: np.ndarray, seconds: float) -> flo
     return count / (time.perf_counter() - start)
 
 
+def end_to_end(read_one, read_all, files: list[tuple[Path, str]], latency_files: int) -> tuple[float, float, float]:
+    """Batch-1 latency (ms, median over files), batch-64 images/s and acc36, from files on disk."""
+    paths = [path for path, _ in files]
+    read_one(paths[0])                              # warm-up
+    times = []
+    for path in paths[:latency_files]:
+        start = time.perf_counter()
+        read_one(path)
+        times.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    texts = read_all(paths)
+    images_per_second = len(paths) / (time.perf_counter() - start)
+    right = sum(alnum36(text) == alnum36(label) for text, (_, label) in zip(texts, files, strict=True))
+    return 1000 * statistics.median(times), images_per_second, right / len(files)
+
+
+def ours(recognizer: Recognizer):
+    def read_one(path):
+        return recognizer.read([path], batch_size=1, workers=0)
+
+    def read_all(paths):
+        return [text for text, _ in recognizer.read(paths, batch_size=64, workers=2)]
+
+    return read_one, read_all
+
+
+def rapidocr(threads: int):
+    rapid = peers.RapidOcrRecognizer(threads=threads)
+
+    def read_one(path):
+        return rapid.read([path], batch_size=1)
+
+    def read_all(paths):
+        return [text for text, _ in rapid.read(paths, batch_size=64)]
+
+    return read_one, read_all
+
+
 def cpu_name() -> str:
     for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
         if line.startswith("model name"):
@@ -88,13 +139,20 @@ def main() -> None:
     parser.add_argument("--icdar15", type=Path, help="evaluate on the held-out 10%% of this ICDAR15 folder")
     parser.add_argument("--seconds", type=float, default=5.0, help="throughput measuring time per backend")
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
+    parser.add_argument("--real", type=Path, default=default_data_root() / IIIT5K,
+                        help="a folder of real word crops with gt.txt for the end-to-end table")
+    parser.add_argument("--latency-files", type=int, default=200, help="files timed one by one at batch 1")
+    parser.add_argument("--limit", type=int, default=0, help="first N real files only (0: all)")
     args = parser.parse_args()
-    checkpoint = args.checkpoint or newest_best_checkpoint(REPO / "outputs" / "train" / "runs")
+    checkpoint = (resolve_model(args.checkpoint) if args.checkpoint
+                  else newest_best_checkpoint(REPO / "outputs" / "train" / "runs"))
     card = CheckpointBackend().read_card(checkpoint)
     batches = evaluation_batches(card, args.words, args.icdar15)
     one = batches[0].images[:1].numpy()
     full = np.concatenate([b.images.numpy() for b in batches])[:64]
-    rows = []
+    rows, e2e_rows = [], []
+    real = labelled_files(args.real) if (args.real / "gt.txt").is_file() else []
+    real = real[:args.limit] if args.limit else real
     with tempfile.TemporaryDirectory() as scratch:
         out_dir = Path(scratch)
         images = verification_images(None, out_dir / "verify_images", card)
@@ -106,11 +164,36 @@ def main() -> None:
             recognizer = Recognizer(path, name)
             rows.append((label, latency_ms(recognizer, one), throughput(recognizer, full, args.seconds),
                          accuracy(recognizer, batches)))
+            if real:
+                e2e_rows.append((f"crnn_pl {label}", *end_to_end(*ours(recognizer), real, args.latency_files)))
+    if real and peers.available() is None:
+        e2e_rows.append((peers.RapidOcrRecognizer.name, *end_to_end(*rapidocr(torch.get_num_threads()), real,
+                                                                     args.latency_files)))
     skipped = {n: e["skipped"] for n, e in manifest["formats"].items() if "skipped" in e}
-    write_report(rows, skipped, checkpoint, batches, args)
+    if real and peers.available():
+        skipped["RapidOCR"] = peers.available()
+    write_report(rows, skipped, checkpoint, batches, args, e2e_rows, len(real))
 
 
-def write_report(rows, skipped: dict, checkpoint: Path, batches: list, args) -> None:
+def end_to_end_table(e2e_rows: list, files: int, args) -> list[str]:
+    if not e2e_rows:
+        return []
+    peer = [r for r in e2e_rows if not r[0].startswith("crnn_pl")]
+    lines = ["## End to end, real word files", "",
+             f"{files:,} crops of `{args.real}` read from disk: decode, preprocess, model, CTC decoding. Batch 1: "
+             f"median over the first {min(args.latency_files, files)} files, one at a time; batch 64: every file, "
+             "decoded on 2 threads beside the model (RapidOCR: its own loader, in turn). acc36: letters and "
+             "digits, case folded.", "",
+             "| reader | latency, batch 1 (ms, median) | throughput, batch 64 (images/s) | acc36 |"
+             + (" batch-1 latency vs RapidOCR |" if peer else ""),
+             "|---|---|---|---|" + ("---|" if peer else "")]
+    for label, latency, images_per_second, acc in e2e_rows:
+        ratio = f" {peer[0][1] / latency:.1f}x lower |" if peer else ""
+        lines.append(f"| {label} | {latency:.2f} | {images_per_second:.0f} | {acc:.4f} |{ratio}")
+    return lines + [""]
+
+
+def write_report(rows, skipped: dict, checkpoint: Path, batches: list, args, e2e_rows=(), files: int = 0) -> None:
     eager_latency, eager_throughput = rows[0][1], rows[0][2]
     evaluation = (f"the held-out 10% of {args.icdar15}" if args.icdar15
                   else f"{sum(len(b.labels) for b in batches)} fixed synthetic validation words")
@@ -136,7 +219,8 @@ def write_report(rows, skipped: dict, checkpoint: Path, batches: list, args) -> 
         f"evaluation set: {evaluation}. Inputs are preprocessed once; the times cover the model only.",
         "",
     ]
-    text = "\n".join(header + lines + ["", verdict, ""])
+    model_only = ["## Model only", ""] + lines + ["", verdict, ""]
+    text = "\n".join(header + model_only + end_to_end_table(list(e2e_rows), files, args))
     print("\n" + text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")

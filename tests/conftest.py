@@ -182,5 +182,5 @@ def step_of(checkpoint: Path) -> int | None:
         return None
 
 
-def run_folders(checkout: Path, kind: str = "runs") -> set[Path]:
-    return set((checkout / "outputs" / "train" / kind).glob("*"))
+def run_folders(checkout: Path, kind: str = "runs", task: str = "train") -> set[Path]:
+    return set((checkout / "outputs" / task / kind).glob("*"))

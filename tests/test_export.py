@@ -13,12 +13,15 @@ import pytest
 
 from conftest import REPO
 from crnn_pl.data.ground_truth import format_icdar15_line
-from crnn_pl.export import BACKENDS, ExportError
-from crnn_pl.export.exporter import export_checkpoint
+from crnn_pl.export import BACKENDS, ExportError, format_of
+from crnn_pl.export.checkpoint_backend import load_module
+from crnn_pl.export.exporter import Verification, export_checkpoint, verify
+from crnn_pl.export.onnx_int8_backend import OnnxInt8Backend, calibration_images
 from crnn_pl.recognizer import Recognizer
 
 BIN = Path(sys.executable).parent
 EXPORTED = {"torchscript": "model.pt", "onnx": "model.onnx", "paddle": "paddle"}
+QUANTIZED = {"onnx_int8": "model.int8.onnx"}      # verified within its own, wider tolerance
 
 
 def run(command: list[str], expect: int = 0, cwd: Path = REPO) -> subprocess.CompletedProcess:
@@ -51,6 +54,89 @@ def test_every_backend_matches_pytorch(exported):
     assert "skipped tensorrt: needs the tensorrt package and a CUDA GPU" in stdout
 
 
+def test_int8_export_is_verified_quantized_and_smaller(exported):
+    import onnx
+
+    out_dir, stdout = exported
+    entry = json.loads((out_dir / "manifest.json").read_text())["formats"]["onnx_int8"]
+    int8, fp32 = out_dir / "model.int8.onnx", out_dir / "model.onnx"
+    assert entry["file"] == int8.name and entry["tolerance"] == BACKENDS["onnx_int8"].tolerance
+    assert 1e-3 < entry["max_abs_diff"] <= entry["tolerance"], entry       # really quantized, and close
+    # At the training width every word reads as in PyTorch (next test); at 1.6x the width this
+    # overfit model reads garbage ("exd") that int8 may flip ("exod"): its word tolerance allows 2 of 18.
+    assert entry["words"] == 2 * (1 + 8) and entry["words"] - entry["words_agree"] <= 2, entry
+    assert entry["word_tolerance"] == BACKENDS["onnx_int8"].word_tolerance > 0
+    assert int8.stat().st_size < 0.75 * fp32.stat().st_size       # int8 convolutions; the LSTMs stay float
+    graph = onnx.load(str(int8)).graph
+    int8_weights = {tensor.name for tensor in graph.initializer if tensor.data_type == onnx.TensorProto.INT8}
+    convolution_weights = [node.input[0] for node in graph.node
+                           if node.op_type == "DequantizeLinear" and node.input[0] in int8_weights]
+    assert len(convolution_weights) == 7 + 1                           # every convolution and the classifier
+    assert any(line.startswith("onnx_int8") for line in stdout.splitlines())
+
+
+def test_int8_reads_the_verification_words_as_fp32_does(exported, word_files):
+    out_dir, _ = exported
+    paths, labels = word_files
+    int8, fp32 = Recognizer(out_dir / "model.int8.onnx"), Recognizer(out_dir / "model.onnx")
+    assert (int8.format, fp32.format) == ("onnx_int8", "onnx") and int8.card == fp32.card
+    assert [text for text, _ in int8.read(paths)] == [text for text, _ in fp32.read(paths)] == labels
+
+
+def test_int8_reading_imports_no_torch(exported, word_files):
+    out_dir, _ = exported
+    paths, labels = word_files
+    code = ("import sys; from crnn_pl.recognizer import Recognizer; "
+            f"print(Recognizer({str(out_dir / 'model.int8.onnx')!r}).read([{str(paths[0])!r}])[0][0]); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'lightning', 'hydra')))")
+    assert run([sys.executable, "-c", code]).stdout.splitlines() == [labels[0], "[]"]
+
+
+def test_int8_calibrates_on_a_folder_of_crops(exported, overfit_checkpoint, word_files, tmp_path):
+    out_dir, _ = exported
+    paths, _ = word_files
+    crops = tmp_path / "crops"
+    crops.mkdir()
+    for path in paths:
+        (crops / path.name).write_bytes(path.read_bytes())
+    (crops / "gt.txt").write_text("not an image")
+    card = BACKENDS["onnx"].read_card(out_dir / "model.onnx")
+    assert calibration_images(card, crops, count=10).shape == (10, 1, 32, 100)
+    assert calibration_images(card, f"{crops}/*.png").shape == (16, 1, 32, 100)
+    with pytest.raises(ExportError, match="no word images"):
+        calibration_images(card, tmp_path / "nothing_*.png")
+    backend, model = OnnxInt8Backend(calibration=crops), load_module(overfit_checkpoint, "cpu").model.float().eval()
+    backend.export(model, card, tmp_path / backend.file_name, out_dir / "model.onnx")
+    check = verify(backend, tmp_path / backend.file_name, model, card, paths[:8])
+    assert check.max_abs_diff <= backend.tolerance and check.words_ok(backend.word_tolerance)
+    on_crops = activation_scales(tmp_path / backend.file_name)
+    on_rendered = activation_scales(out_dir / backend.file_name)     # calibrated on rendered words
+    assert on_crops.keys() == on_rendered.keys() and len(on_crops) >= 8 and on_crops != on_rendered
+
+
+def activation_scales(path: Path) -> dict[str, float]:
+    """The calibrated quantization scale of each activation in an int8 ONNX file."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(path)).graph
+    return {tensor.name: float(numpy_helper.to_array(tensor)) for tensor in graph.initializer
+            if tensor.name.endswith("_output_0_scale")}
+
+
+def test_format_of_tells_int8_from_fp32_onnx():
+    assert format_of("exports/model.int8.onnx") == "onnx_int8"
+    assert format_of("exports.int8.onnx/model.onnx") == "onnx"
+    assert format_of("model.onnx") == "onnx" and format_of("run/last.ckpt") == "ckpt"
+
+
+def test_word_tolerance_is_a_share_of_the_verification_words():
+    assert Verification(0.5, 16, 18, []).words_ok(0.12)
+    assert not Verification(0.5, 15, 18, []).words_ok(0.12)
+    assert not Verification(0.0, 17, 18, []).words_ok(BACKENDS["onnx"].word_tolerance)
+    assert all(backend.word_tolerance == 0 for name, backend in BACKENDS.items() if name != "onnx_int8")
+
+
 def test_onnx_is_self_describing_with_dynamic_batch_and_width(exported):
     import onnx
     import onnxruntime as ort
@@ -66,10 +152,10 @@ def test_onnx_is_self_describing_with_dynamic_batch_and_width(exported):
     assert logits.shape == (3, 140 // 4 + 1, 37)
 
 
-@pytest.mark.parametrize("name", ["ckpt", *EXPORTED])
+@pytest.mark.parametrize("name", ["ckpt", *EXPORTED, *QUANTIZED])
 def test_predict_reads_tuongan_with_every_backend(name, exported, overfit_checkpoint, word_files, tmp_path):
     out_dir, _ = exported
-    model = overfit_checkpoint if name == "ckpt" else out_dir / EXPORTED[name]
+    model = overfit_checkpoint if name == "ckpt" else out_dir / {**EXPORTED, **QUANTIZED}[name]
     paths, _ = word_files
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not an image")

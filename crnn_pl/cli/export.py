@@ -2,6 +2,7 @@
 
     crnn-export                                           newest run's best checkpoint, all formats
     crnn-export checkpoint=path/to.ckpt 'export.formats=[onnx,paddle]'
+    crnn-export checkpoint=en                             the shipped pretrained model -> outputs/export/en
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from crnn_pl.cli.train import CONFIG_DIR
 from crnn_pl.export.base import ExportError
 from crnn_pl.export.checkpoint_backend import CheckpointBackend
 from crnn_pl.export.exporter import export_checkpoint, verification_images
+from crnn_pl.pretrained import SHIPPED, resolve_model
 
 
 def newest_best_checkpoint(runs: Path) -> Path:
@@ -30,10 +32,14 @@ def newest_best_checkpoint(runs: Path) -> Path:
 
 def run_export(cfg: DictConfig) -> dict:
     root = Path(cfg.paths.root_dir)
-    checkpoint = Path(cfg.checkpoint) if cfg.checkpoint else newest_best_checkpoint(root / "outputs/train/runs")
+    runs = root / "outputs/train/runs"
+    checkpoint = resolve_model(cfg.checkpoint) if cfg.checkpoint else newest_best_checkpoint(runs)
     if not checkpoint.is_file():
         raise ExportError(f"{checkpoint}: no such checkpoint")
-    out_dir = Path(cfg.export.output_dir) if cfg.export.output_dir else checkpoint.parent.parent / "export"
+    # A shipped model's exports go to outputs/, never into the installed package.
+    shipped = str(cfg.checkpoint) in SHIPPED
+    default_dir = root / "outputs/export" / str(cfg.checkpoint) if shipped else checkpoint.parent.parent / "export"
+    out_dir = Path(cfg.export.output_dir) if cfg.export.output_dir else default_dir
     card = CheckpointBackend().read_card(checkpoint)
     images = verification_images(cfg.export.images, out_dir / "verify_images", card)
     print(f"exporting {checkpoint} -> {out_dir}")

@@ -3,6 +3,9 @@
 Keep-aspect resize to the model height, squeeze to the width only when the word is wider than
 it, pad on the right, normalise. A fixed width keeps batches rectangular and exported graphs
 simple; right padding with zeros (the normalised mean) is what the model sees in training too.
+
+The core (`prepare`) is numpy, OpenCV and Pillow only, so reading with an exported model needs
+no torch; `preprocess` wraps it as a tensor for training and PyTorch inference.
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import torch
 from PIL import Image
+
+if TYPE_CHECKING:
+    import torch
 
 ImageInput = str | Path | Image.Image | np.ndarray | bytes
 # A train-time augmentation: uint8 image in, uint8 image out (crnn_pl.data.augment builds them).
@@ -105,8 +111,27 @@ def resize_and_pad(image: np.ndarray, spec: ImageSpec) -> np.ndarray:
     return canvas
 
 
-def preprocess(image: ImageInput, spec: ImageSpec, augment: Augment | None = None) -> torch.Tensor:
-    """One image -> float tensor (channels, height, width), ready for the model.
+# A crop whose brightness spans fewer levels than this (between its 1st and 99th percentiles,
+# so a few noisy pixels do not count) holds no text: a blank or flat crop reads as nothing.
+# Measured: the lowest-contrast of 2,000 IIIT5K and 4,468 ICDAR 2015 crops spans 30 and 23 levels.
+BLANK_RANGE = 12
+
+
+def is_blank(array: np.ndarray) -> bool:
+    """Whether a decoded uint8 crop is flat (no ink to read)."""
+    low, high = np.percentile(array, (1, 99))
+    return bool(high - low < BLANK_RANGE)
+
+
+def normalize_array(array: np.ndarray, spec: ImageSpec) -> np.ndarray:
+    """A decoded uint8 crop -> float32 (channels, height, width), ready for the model."""
+    normalized = resize_and_pad(array, spec)
+    normalized = normalized[None] if normalized.ndim == 2 else normalized.transpose(2, 0, 1)
+    return np.ascontiguousarray(normalized)
+
+
+def prepare(image: ImageInput, spec: ImageSpec, augment: Augment | None = None) -> np.ndarray:
+    """One image -> float32 array (channels, height, width): decode, (augment,) resize, pad, normalise.
 
     `augment` (training only) changes the decoded uint8 image before the resize, so augmented
     and clean images go through the same resize, padding and normalisation.
@@ -114,13 +139,17 @@ def preprocess(image: ImageInput, spec: ImageSpec, augment: Augment | None = Non
     array = to_array(image, spec.channels)
     if augment is not None:
         array = augment(array)
-    normalized = resize_and_pad(array, spec)
-    if normalized.ndim == 2:
-        normalized = normalized[None]
-    else:
-        normalized = normalized.transpose(2, 0, 1)
-    return torch.from_numpy(np.ascontiguousarray(normalized))
+    return normalize_array(array, spec)
+
+
+def preprocess(image: ImageInput, spec: ImageSpec, augment: Augment | None = None) -> torch.Tensor:
+    """`prepare` as a torch tensor, for training and PyTorch inference."""
+    import torch
+
+    return torch.from_numpy(prepare(image, spec, augment))
 
 
 def preprocess_batch(images: list[ImageInput], spec: ImageSpec) -> torch.Tensor:
-    return torch.stack([preprocess(image, spec) for image in images])
+    import torch
+
+    return torch.from_numpy(np.stack([prepare(image, spec) for image in images]))

@@ -6,17 +6,20 @@ One module per backend behind `crnn_pl.export.base.Backend`; `BACKENDS` names th
 from crnn_pl.export.base import Backend, ExportError, ModelCard
 from crnn_pl.export.checkpoint_backend import CheckpointBackend
 from crnn_pl.export.onnx_backend import OnnxBackend
+from crnn_pl.export.onnx_int8_backend import OnnxInt8Backend
 from crnn_pl.export.paddle_backend import PaddleBackend
 from crnn_pl.export.tensorrt_backend import TensorRTBackend
 from crnn_pl.export.torchscript_backend import TorchScriptBackend
 
 BACKENDS: dict[str, Backend] = {
     backend.name: backend
-    for backend in (CheckpointBackend(), TorchScriptBackend(), OnnxBackend(), PaddleBackend(), TensorRTBackend())
+    for backend in (CheckpointBackend(), TorchScriptBackend(), OnnxBackend(), OnnxInt8Backend(), PaddleBackend(),
+                    TensorRTBackend())
 }
-EXPORT_FORMATS = ("torchscript", "onnx", "paddle", "tensorrt")
+EXPORT_FORMATS = ("torchscript", "onnx", "onnx_int8", "paddle", "tensorrt")
 
-SUFFIXES = {".ckpt": "ckpt", ".pt": "torchscript", ".onnx": "onnx", ".engine": "tensorrt"}
+# Double suffixes first: "model.int8.onnx" is also "*.onnx".
+SUFFIXES = {".int8.onnx": "onnx_int8", ".ckpt": "ckpt", ".pt": "torchscript", ".onnx": "onnx", ".engine": "tensorrt"}
 
 
 def format_of(path) -> str:
@@ -24,8 +27,9 @@ def format_of(path) -> str:
     from pathlib import Path
 
     path = Path(path)
-    if path.suffix in SUFFIXES:
-        return SUFFIXES[path.suffix]
+    for suffix, name in SUFFIXES.items():
+        if path.name.endswith(suffix):
+            return name
     if path.is_dir():
         return "paddle"
     raise ExportError(f"{path}: cannot tell the format from the name; pass export_format=")

@@ -12,12 +12,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from torch import nn
 
 from crnn_pl.charset import BLANK, Charset
 from crnn_pl.data.preprocess import ImageSpec
+
+if TYPE_CHECKING:     # reading an export needs no torch: only exporting does
+    from torch import nn
 
 CARD_KEY = "crnn_pl"            # ONNX metadata key, TorchScript extra file name stem
 CARD_FILE = "card.json"         # written beside every export
@@ -71,6 +74,7 @@ class Backend(ABC):
     file_name: str          # "model.onnx", inside the export folder
     needs_onnx = False      # converted from the ONNX export rather than from PyTorch
     tolerance = 1e-3        # max |logit difference| to PyTorch accepted by verification
+    word_tolerance = 0.0    # share of verification words that may read otherwise than PyTorch's
 
     def unavailable(self, device: str = "cpu") -> str | None:
         """Why this backend cannot run here (missing package or GPU), or None if it can."""

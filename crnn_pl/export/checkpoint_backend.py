@@ -4,11 +4,12 @@ eager as one more backend (the reference the others are compared with)."""
 from __future__ import annotations
 
 from pathlib import Path
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from crnn_pl.export.base import Backend, ExportError, ModelCard, Runner
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 def load_module(path: Path, device: str = "cpu"):
@@ -25,6 +26,8 @@ class CheckpointBackend(Backend):
         raise ExportError("checkpoints are written by training, not exported")
 
     def load(self, path: Path, device: str = "cpu") -> Runner:
+        import torch
+
         model = load_module(path, device).model
 
         def run(images):
@@ -34,5 +37,7 @@ class CheckpointBackend(Backend):
         return run
 
     def read_card(self, path: Path) -> ModelCard:
+        import torch
+
         checkpoint = torch.load(str(path), map_location="cpu", weights_only=False)
         return ModelCard.from_hparams(checkpoint["hyper_parameters"])

@@ -9,11 +9,12 @@ from __future__ import annotations
 import importlib.util
 import warnings
 from pathlib import Path
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from crnn_pl.export.base import CARD_KEY, Backend, ExportError, ModelCard, Runner
+
+if TYPE_CHECKING:
+    from torch import nn
 
 OPSET = 17
 
@@ -29,6 +30,7 @@ class OnnxBackend(Backend):
 
     def export(self, model: nn.Module, card: ModelCard, path: Path, onnx_path: Path | None) -> None:
         import onnx
+        import torch
 
         example = torch.zeros(1, card.channels, card.height, card.width)
         with warnings.catch_warnings():
@@ -40,11 +42,7 @@ class OnnxBackend(Backend):
                 input_names=["images"], output_names=["logits"],
                 dynamic_axes={"images": {0: "batch", 3: "width"}, "logits": {0: "batch", 1: "frames"}},
             )
-        graph = onnx.load(str(path))
-        entry = graph.metadata_props.add()
-        entry.key, entry.value = CARD_KEY, card.to_json()
-        onnx.checker.check_model(graph)
-        onnx.save(graph, str(path))
+        save_with_card(onnx.load(str(path)), card, path)
 
     def load(self, path: Path, device: str = "cpu") -> Runner:
         import onnxruntime as ort
@@ -69,3 +67,16 @@ class OnnxBackend(Backend):
             if entry.key == CARD_KEY:
                 return ModelCard.from_json(entry.value)
         return super().read_card(path)
+
+
+def save_with_card(graph, card: ModelCard, path: Path) -> None:
+    """Check an ONNX model and save it to `path` with the card in its metadata."""
+    import onnx
+
+    kept = [entry for entry in graph.metadata_props if entry.key != CARD_KEY]
+    del graph.metadata_props[:]
+    graph.metadata_props.extend(kept)
+    entry = graph.metadata_props.add()
+    entry.key, entry.value = CARD_KEY, card.to_json()
+    onnx.checker.check_model(graph)
+    onnx.save(graph, str(path))

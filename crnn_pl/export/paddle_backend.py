@@ -16,11 +16,14 @@ import tempfile
 import types
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from torch import nn
 
 from crnn_pl.export.base import Backend, ExportError, ModelCard, Runner
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 def install_onnx_mapping_shim() -> None:

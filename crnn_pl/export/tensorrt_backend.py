@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
 from crnn_pl.export.base import Backend, ExportError, ModelCard, Runner
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class TensorRTBackend(Backend):
@@ -27,7 +29,11 @@ class TensorRTBackend(Backend):
             self.tolerance = 1e-3
 
     def unavailable(self, device: str = "cpu") -> str | None:
-        if importlib.util.find_spec("tensorrt") is None or not torch.cuda.is_available():
+        if importlib.util.find_spec("tensorrt") is None:
+            return "needs the tensorrt package and a CUDA GPU"
+        import torch  # device buffers; only once tensorrt is there
+
+        if not torch.cuda.is_available():
             return "needs the tensorrt package and a CUDA GPU"
         return None
 
@@ -56,6 +62,7 @@ class TensorRTBackend(Backend):
 
     def load(self, path: Path, device: str = "cuda") -> Runner:
         import tensorrt as trt
+        import torch  # CUDA buffers and stream for the engine's inputs and outputs
 
         runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
         engine = runtime.deserialize_cuda_engine(path.read_bytes())
