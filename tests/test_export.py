@@ -15,7 +15,7 @@ from conftest import REPO
 from crnn_pl.data.ground_truth import format_icdar15_line
 from crnn_pl.export import BACKENDS, ExportError, format_of
 from crnn_pl.export.checkpoint_backend import load_module
-from crnn_pl.export.exporter import Verification, export_checkpoint, verify
+from crnn_pl.export.exporter import Verification, export_checkpoint
 from crnn_pl.export.onnx_int8_backend import OnnxInt8Backend, calibration_images
 from crnn_pl.recognizer import Recognizer
 
@@ -36,7 +36,8 @@ def exported(overfit_checkpoint, word_files, tmp_path_factory) -> tuple[Path, st
     out_dir = tmp_path_factory.mktemp("export")
     paths, _ = word_files
     result = run([str(BIN / "crnn-export"), f"checkpoint={overfit_checkpoint}", f"export.output_dir={out_dir}",
-                  f"export.images={paths[0].parent}/*.png"])
+                  f"export.images={paths[0].parent}/*.png",
+                  "export.formats=[torchscript,onnx,onnx_int8,paddle,tensorrt]"])
     return out_dir, result.stdout
 
 
@@ -107,8 +108,10 @@ def test_int8_calibrates_on_a_folder_of_crops(exported, overfit_checkpoint, word
         calibration_images(card, tmp_path / "nothing_*.png")
     backend, model = OnnxInt8Backend(calibration=crops), load_module(overfit_checkpoint, "cpu").model.float().eval()
     backend.export(model, card, tmp_path / backend.file_name, out_dir / "model.onnx")
-    check = verify(backend, tmp_path / backend.file_name, model, card, paths[:8])
-    assert check.max_abs_diff <= backend.tolerance and check.words_ok(backend.word_tolerance)
+    # Read at the width it was trained at: the overfit test model reads garbage at the exporter's
+    # second verification width (1.6x), where int8 flips 2-3 of those garbage reads from run to run.
+    _, labels = word_files
+    assert [text for text, _ in Recognizer(tmp_path / backend.file_name).read(paths)] == labels
     on_crops = activation_scales(tmp_path / backend.file_name)
     on_rendered = activation_scales(out_dir / backend.file_name)     # calibrated on rendered words
     assert on_crops.keys() == on_rendered.keys() and len(on_crops) >= 8 and on_crops != on_rendered
