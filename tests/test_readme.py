@@ -26,6 +26,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from conftest import NOTEBOOK_WORDS, as_written, make_checkout, run_as_user, run_folders, step_of, user_environment
+from crnn_pl.pretrained import resolve_model
 
 # Size-shrinking overrides, the only thing appended to the README's commands.
 TINY = "'model.conv_channels=[16,32,48,48,96,96,96]' model.hidden_size=64"
@@ -121,9 +122,13 @@ def test_printable94_rgb_big_batches(clone):
 def test_gpu_commands_compose(clone):
     """The GPU lines cannot run here; Hydra composes each of them as written (`--cfg job`)."""
     for command in ("python train.py loss=focal_ctc model=crnn trainer=gpu", "python train.py trainer=ddp model=crnn",
-                    "python train.py trainer=ddp trainer.devices=4 trainer.sync_batchnorm=true"):
+                    "python train.py trainer=ddp trainer.devices=4 trainer.sync_batchnorm=true",
+                    "python train.py experiment=pretrain_en_gpu"):
         config = OmegaConf.create(run_as_user(f"{as_written(command)} --cfg job", clone).stdout)
         assert config.trainer.accelerator == "gpu" and config.trainer.precision == "bf16-mixed"
+    gpu_recipe = OmegaConf.create(run_as_user("python train.py experiment=pretrain_en_gpu --cfg job", clone).stdout)
+    assert gpu_recipe.task_name == "pretrain_en_gpu" and gpu_recipe.dataset.batch_size == 128
+    assert list(gpu_recipe.dataset.sources.synth.render.font_sources) == ["packages", "shipped"]
 
 
 @NEEDS_GPU
@@ -245,6 +250,50 @@ def test_mix_trains_on_rendered_and_real_words_in_one_stream(clone, synthetic_ic
     assert re.search(r"validation after step 4: val/acc \d\.\d{4}", output)    # a second epoch validates too
     run = only_new(run_folders(clone), before)
     assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 4
+
+
+def test_pretrain_en_recipe_reads_rendered_and_real_words_in_its_own_folder(clone, synthetic_icdar15):
+    before = run_folders(clone, task="pretrain_en")
+    result = run_as_user(f"{as_written('OMP_NUM_THREADS=1 python train.py experiment=pretrain_en')} {TINY} "
+                         "trainer.max_epochs=1 dataset.train_size=64 dataset.sources.synth.val_size=16", clone)
+    output = result.stdout + result.stderr
+    assert re.search(r"synth: (\d+) fonts", output) and int(re.search(r"synth: (\d+) fonts", output)[1]) >= 400
+    assert "mix: synth 85%, icdar15 15% of 64 samples per epoch" in output
+    assert "training: 2 steps (1 epochs)" in output
+    run = only_new(run_folders(clone, task="pretrain_en"), before)
+    assert (run / "checkpoints" / "last.ckpt").is_file() and not run_folders(clone, task="train") - before
+
+
+def test_finetune_icdar15_starts_from_the_shipped_model(clone, synthetic_icdar15):
+    result = run_as_user(f"{as_written('python train.py experiment=finetune_icdar15')} trainer.max_epochs=1", clone)
+    output = result.stdout + result.stderr
+    assert "fine-tuning from en: classifier rows copied 37, new 0" in output
+    assert "8 of the training crops held out for validation" in output
+    run = only_new(run_folders(clone, task="finetune_icdar15"), set())
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    assert checkpoint["global_step"] == 3                     # 72 training crops in batches of 32
+    # one epoch from the shipped weights already reads rendered-alike crops: not a fresh network
+    assert float(re.findall(r"val/acc36 (\d\.\d{4})", output)[-1]) >= 0.5
+
+
+def test_shipped_model_commands(clone, synthetic_icdar15, word_files):
+    paths, labels = word_files
+    shutil.copy(paths[0], clone / "word_1.png")
+    shutil.copy(paths[1], clone / "word_2.png")
+    read = run_as_user(as_written("crnn-predict word_1.png"), clone).stdout.split("\t")
+    assert read[:2] == ["word_1.png", labels[0]]
+    snippet = "\n".join(["from crnn_pl import CRNNModule", as_written('model = CRNNModule.from_pretrained("en")'),
+                         "print(" + as_written('model.read(["word_1.png", "word_2.png"])') + ")"])
+    result = run_as_user(f"python -c '{snippet}'", clone)
+    assert [text for text, _ in eval(result.stdout.strip().splitlines()[-1])] == labels[:2]
+    run_as_user(as_written("crnn-export checkpoint=en 'export.formats=[onnx,onnx_int8]'"), clone)
+    manifest = json.loads((clone / "outputs" / "export" / "en" / "manifest.json").read_text())
+    assert manifest["formats"]["onnx"]["words_agree"] == manifest["formats"]["onnx"]["words"] == 18
+    assert manifest["formats"]["onnx_int8"]["words_agree"] >= 16
+    assert (clone / "outputs" / "export" / "en" / "model.int8.onnx").is_file()
+    assert not list(resolve_model("en").parent.glob("*.onnx"))          # nothing written into the package
+    output = run_as_user(as_written("crnn-eval model_path=en dataset=icdar15 split=val"), clone).stdout
+    assert "dataset    icdar15 val: 8 images" in output and re.search(r"acc36 +\d\.\d{4}", output)
 
 
 def test_lmdb_tools_and_lmdb_training(clone, synthetic_icdar15, tmp_path):
@@ -412,6 +461,27 @@ def test_make_bench_on_the_newest_run(known_run):
     for backend in ("pytorch eager", "torchscript", "onnx", "paddle"):
         assert re.search(rf"^\| {backend} \| \d+\.\d\d \| \d+ \| \d+\.\d\d% \|", report, re.M), backend
     assert "outputs/train/runs/" in report and result.returncode == 0
+
+
+def test_bench_with_the_shipped_model_end_to_end_beside_rapidocr(known_run, word_files, tmp_path):
+    user, _, _ = known_run
+    real = tmp_path / "real"
+    labels = place_words(word_files, real, "gt.txt")
+    result = run_as_user(f"{as_written('python scripts/bench_backends.py --checkpoint en')} --words 64 "
+                         f"--seconds 0.2 --real {real} --latency-files 4", user)
+    report = (user / "docs" / "benchmarks.md").read_text()
+    assert "Model: `" in report and "en.ckpt" in report and result.returncode == 0
+    for reader in ("pytorch eager", "onnx", "onnx_int8"):
+        assert re.search(rf"^\| crnn_pl {reader} \| \d+\.\d\d \| \d+ \| \d\.\d{{4}} \|", report, re.M), reader
+    assert f"{len(labels)} crops of `{real}`" in report
+    assert re.search(r"^\| RapidOCR PP-OCRv4 rec \(onnxruntime\) \| \d+\.\d\d \| \d+ \| \d\.\d{4} \| \(the peer\) \|",
+                     report, re.M)
+    command = ("python scripts/bench_real.py --model en --data-root ../shared/data "
+               "--output docs/real_benchmark_en.md --contact-sheet docs/en_reads.png")
+    place_words(word_files, tmp_path / "data" / "iiit5k" / "train", "gt.txt")
+    run_as_user(as_written(command, **{"../shared/data": str(tmp_path / "data")}), user)
+    assert "### iiit5k: 16 crops" in (user / "docs" / "real_benchmark_en.md").read_text()
+    assert (user / "docs" / "en_reads.png").stat().st_size > 10_000
 
 
 def test_notebook_finds_the_newest_run_and_reads_its_words(known_run):

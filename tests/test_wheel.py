@@ -54,6 +54,9 @@ def test_the_wheel_carries_its_configs_and_word_list(installed, tmp_path):
     for group in ("config.yaml", "eval.yaml", "export_checkpoint.yaml", "model", "dataset", "hydra", "experiment"):
         assert group in groups, group
     assert (Path(package) / "data" / "synth" / "words.txt").is_file()
+    shipped_fonts = Path(package) / "data" / "synth" / "font_files"
+    assert len(list(shipped_fonts.glob("*/*.woff"))) >= 300 and len(list(shipped_fonts.glob("*/LICENSE"))) >= 100
+    assert (Path(package) / "pretrained" / "en.ckpt").is_file() and (Path(package) / "pretrained" / "en.md").is_file()
 
 
 def test_console_scripts_from_a_folder_outside_the_repository(installed, tmp_path, word_files):
@@ -70,10 +73,12 @@ def test_console_scripts_from_a_folder_outside_the_repository(installed, tmp_pat
     manifest = json.loads((run_dir / "export" / "manifest.json").read_text())
     assert manifest["formats"]["onnx"]["words_agree"] == manifest["formats"]["onnx"]["words"]
 
-    paths, _ = word_files
+    paths, labels = word_files
     lines = run([str(installed / "crnn-predict"), *map(str, paths[:3]), "--model",
                  str(run_dir / "export" / "model.onnx")], folder).stdout.strip().splitlines()
     assert [line.split("\t")[0] for line in lines] == [str(p) for p in paths[:3]]
+    shipped = run([str(installed / "crnn-predict"), *map(str, paths[:3])], folder).stdout.strip().splitlines()
+    assert [line.split("\t")[1] for line in shipped] == labels[:3]      # the model inside the wheel
 
     output = run([str(installed / "crnn-eval"), f"model_path={run_dir / 'export' / 'model.onnx'}",
                   "dataset.val_size=16"], folder).stdout

@@ -1,0 +1,53 @@
+"""The English model shipped inside the package: small, weights only, and read by name
+everywhere a model is taken."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from crnn_pl import CRNNModule
+from crnn_pl.pretrained import PRETRAINED_DIR, UnknownModelError, resolve_model, shipped_model
+
+BIN = Path(sys.executable).parent
+
+
+def test_shipped_model_is_weights_and_card_only_under_10_mb():
+    path = shipped_model("en")
+    assert path.parent == PRETRAINED_DIR and path.stat().st_size <= 10 * 2**20
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    assert {"optimizer_states", "lr_schedulers", "loops", "callbacks"}.isdisjoint(checkpoint)
+    assert checkpoint["hyper_parameters"]["charset"] == "0123456789abcdefghijklmnopqrstuvwxyz"
+    assert all(v.dtype == torch.float32 for v in checkpoint["state_dict"].values() if v.is_floating_point())
+    card = (PRETRAINED_DIR / "en.md").read_text(encoding="utf-8")
+    assert "experiment=pretrain_en" in card and "IIIT5K" in card
+
+
+def test_from_pretrained_reads_rendered_words(word_files):
+    paths, labels = word_files
+    model = CRNNModule.from_pretrained("en")
+    assert not model.training
+    reads = [text for text, _ in model.read(paths)]
+    assert sum(r == label for r, label in zip(reads, labels, strict=True)) >= len(labels) - 2, (reads, labels)
+
+
+def test_crnn_predict_without_a_model_uses_the_shipped_one(word_files, tmp_path):
+    paths, labels = word_files
+    result = subprocess.run([str(BIN / "crnn-predict"), *map(str, paths[:6])], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [line.split("\t")[1] for line in result.stdout.splitlines()] == labels[:6]
+
+
+def test_an_unknown_name_is_a_path_and_a_missing_file_a_clear_error(tmp_path):
+    assert resolve_model("en") == PRETRAINED_DIR / "en.ckpt"
+    assert resolve_model("runs/x.ckpt") == Path("runs/x.ckpt")
+    with pytest.raises(UnknownModelError, match="no pretrained model named 'fr'; shipped: en"):
+        shipped_model("fr")
+    result = subprocess.run([str(BIN / "crnn-predict"), "word.png", "--model", "fr"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "error: fr: no such model file" in result.stderr
