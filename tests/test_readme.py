@@ -253,7 +253,7 @@ def test_mix_trains_on_rendered_and_real_words_in_one_stream(clone, synthetic_ic
 
 
 def test_pretrain_en_recipe_reads_rendered_and_real_words_in_its_own_folder(clone, synthetic_icdar15):
-    before = run_folders(clone, task="pretrain_en")
+    before, train_before = run_folders(clone, task="pretrain_en"), run_folders(clone)
     result = run_as_user(f"{as_written('OMP_NUM_THREADS=1 python train.py experiment=pretrain_en')} {TINY} "
                          "trainer.max_epochs=1 dataset.train_size=64 dataset.sources.synth.val_size=16", clone)
     output = result.stdout + result.stderr
@@ -261,7 +261,7 @@ def test_pretrain_en_recipe_reads_rendered_and_real_words_in_its_own_folder(clon
     assert "mix: synth 85%, icdar15 15% of 64 samples per epoch" in output
     assert "training: 2 steps (1 epochs)" in output
     run = only_new(run_folders(clone, task="pretrain_en"), before)
-    assert (run / "checkpoints" / "last.ckpt").is_file() and not run_folders(clone, task="train") - before
+    assert (run / "checkpoints" / "last.ckpt").is_file() and run_folders(clone) == train_before
 
 
 def test_finetune_icdar15_starts_from_the_shipped_model(clone, synthetic_icdar15):
@@ -271,7 +271,7 @@ def test_finetune_icdar15_starts_from_the_shipped_model(clone, synthetic_icdar15
     assert "8 of the training crops held out for validation" in output
     run = only_new(run_folders(clone, task="finetune_icdar15"), set())
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
-    assert checkpoint["global_step"] == 3                     # 72 training crops in batches of 32
+    assert checkpoint["global_step"] == 2           # 72 training crops in batches of 32, the partial one dropped
     # one epoch from the shipped weights already reads rendered-alike crops: not a fresh network
     assert float(re.findall(r"val/acc36 (\d\.\d{4})", output)[-1]) >= 0.5
 
