@@ -71,13 +71,12 @@ def icdar15_held_out(folder: Path, recognizer: Recognizer) -> list[tuple[Path, s
 
 
 def read_all(recognizer: Recognizer, files: list[tuple[Path, str]], batch_size: int = 64) -> list[Read]:
+    # Recognizer.read batches and decodes on its threads itself: one call for every file.
+    texts = recognizer.read([path for path, _ in files], batch_size)
     reads = []
-    for start in range(0, len(files), batch_size):
-        chunk = files[start:start + batch_size]
-        texts = recognizer.read([path for path, _ in chunk], batch_size)
-        for (path, label), (text, _) in zip(chunk, texts, strict=True):
-            width, height = Image.open(path).size
-            reads.append(Read(label, text, height, width))
+    for (path, label), (text, _) in zip(files, texts, strict=True):
+        width, height = Image.open(path).size     # header only: the size buckets need it
+        reads.append(Read(label, text, height, width))
     return reads
 
 
