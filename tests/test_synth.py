@@ -110,3 +110,45 @@ def test_datamodule_batches_have_the_model_shape():
     assert images.shape == (8, 1, 32, 100)
     assert len(labels) == 8 and all(isinstance(label, str) for label in labels)
     assert dropped == 0
+
+
+def render_with(**knobs) -> list[np.ndarray]:
+    renderer = WordRenderer(Charset.preset("alnum36"), RenderSettings(**knobs))
+    return [renderer.render("Crossroads", np.random.default_rng(i)) for i in range(12)]
+
+
+def ink_columns(image: np.ndarray) -> float:
+    """Share of columns whose pixels are not all alike (text, fragments, texture)."""
+    return float((image.std(axis=(0, 2)) > 8).mean())
+
+
+@pytest.mark.parametrize("knob", ["curve_prob", "char_jitter_prob", "neighbour_prob", "tight_crop_prob",
+                                  "large_rotation_prob", "texture_prob", "blend_prob", "uneven_light_prob",
+                                  "low_contrast_prob", "tiny_prob"])
+def test_every_variety_knob_renders_valid_changed_crops(knob):
+    plain = render_with()
+    varied = render_with(**{knob: 1.0})
+    assert all(image.dtype == np.uint8 and image.ndim == 3 and min(image.shape[:2]) >= 4 for image in varied)
+    assert any(a.shape != b.shape or not np.array_equal(a, b) for a, b in zip(plain, varied, strict=True))
+
+
+def test_a_word_rotated_fifteen_degrees_keeps_its_ends():
+    """The warp grows its canvas: a long word at 15 degrees is not clipped to the unrotated box."""
+    straight = render_with(rotation_degrees=0.0, shear=0.0, perspective=0.0)
+    tilted = render_with(rotation_degrees=0.0, shear=0.0, perspective=0.0,
+                         large_rotation_prob=1.0, large_rotation_degrees=15.0)
+    aspect = [image.shape[1] / image.shape[0] for image in straight]
+    tilted_aspect = [image.shape[1] / image.shape[0] for image in tilted]
+    # A tilted crop is taller for its width; its ink still spans its width (nothing cut off).
+    assert np.median(tilted_aspect) < 0.8 * np.median(aspect)
+    assert min(ink_columns(image) for image in tilted) > 0.5
+
+
+def test_neighbour_fragments_never_set_the_crop():
+    """Neighbouring words are cut where the word's own box (plus margin) falls: the crop stays
+    about the word's width, not the width of the whole line."""
+    alone = render_with(rotation_degrees=0.0, perspective=0.0)
+    crowded = render_with(rotation_degrees=0.0, perspective=0.0, neighbour_prob=1.0)
+    widths = np.array([image.shape[1] for image in alone])
+    crowded_widths = np.array([image.shape[1] for image in crowded])
+    assert np.all(crowded_widths < 1.6 * widths.max())
