@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import lightning as L
+import numpy as np
 import torch
 
 from crnn_pl.charset import Charset
-from crnn_pl.data.preprocess import ImageInput, ImageSpec, preprocess_batch
+from crnn_pl.data.preprocess import ImageInput, ImageSpec, prepare, read_by_width
 from crnn_pl.losses import build_loss
 from crnn_pl.metrics import WordMetrics
 from crnn_pl.model.crnn import CRNN, PAPER_CHANNELS, count_mflops, count_parameters
@@ -41,6 +42,7 @@ class CRNNModule(L.LightningModule):
         channels: int = 1,
         mean: float = 0.5,
         std: float = 0.5,
+        read_max_width: int | None = None,
         loss: str = "ctc",
         focal_alpha: float = 0.5,
         focal_gamma: float = 2.0,
@@ -54,7 +56,8 @@ class CRNNModule(L.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.charset = Charset(charset, case_sensitive)
-        self.image_spec = ImageSpec(height=height, width=width, channels=channels, mean=mean, std=std)
+        self.image_spec = ImageSpec(height=height, width=width, channels=channels, mean=mean, std=std,
+                                    max_read_width=read_max_width)
         self.model = CRNN(
             num_classes=self.charset.num_classes, in_channels=channels,
             conv_channels=list(conv_channels), hidden_size=hidden_size,
@@ -233,6 +236,9 @@ class CRNNModule(L.LightningModule):
             total = min(total, trainer.max_steps)
         return max(1, int(total))
 
+    def read_arrays(self, batch: np.ndarray) -> list[tuple[str, float]]:
+        return self.charset.decode_greedy(self(torch.from_numpy(batch).to(self.device)))
+
     @torch.no_grad()
     def read(self, images: ImageInput | Sequence[ImageInput], batch_size: int = 64) -> list[tuple[str, float]]:
         """Recognise word images (paths, PIL images or arrays): a (text, confidence) per image."""
@@ -241,10 +247,11 @@ class CRNNModule(L.LightningModule):
         was_training = self.training
         self.eval()
         results: list[tuple[str, float]] = []
+        spec = self.image_spec.for_reading()        # as every reader (model.read_max_width)
         try:
             for start in range(0, len(images), batch_size):
-                batch = preprocess_batch(list(images[start:start + batch_size]), self.image_spec)
-                results.extend(self.charset.decode_greedy(self(batch.to(self.device))))
+                arrays = [prepare(image, spec) for image in images[start:start + batch_size]]
+                results.extend(read_by_width(arrays, self.read_arrays))
         finally:
             self.train(was_training)
         return results

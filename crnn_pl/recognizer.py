@@ -8,9 +8,10 @@ the file is needed; images go through the one preprocessing and greedy CTC decod
 numpy: reading an ONNX, Paddle or TensorRT file imports neither torch nor Lightning.
 
 Files are decoded on a thread pool while the model reads the batch before (Pillow, OpenCV and
-every runtime release the GIL). The model takes one fixed width, so batches are simply in order:
-batching by width would not save a frame. A blank crop (flat, no ink) reads as ("", 0.0) without
-running the model.
+every runtime release the GIL). Crops are padded to the training width; a wider one is squeezed,
+or, for a model whose card sets read_max_width (`en`: 160), read at its natural width up to that,
+each width group in its own model call so that a read never depends on its batch-mates. A blank
+crop (flat, no ink) reads as ("", 0.0) without running the model.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crnn_pl.data.preprocess import ImageInput, ImageSpec, is_blank, normalize_array, to_array
+from crnn_pl.data.preprocess import ImageInput, ImageSpec, is_blank, normalize_array, read_by_width, to_array
 from crnn_pl.export import BACKENDS, ExportError, format_of
 from crnn_pl.pretrained import UnknownModelError, resolve_model
 
@@ -59,7 +60,7 @@ class Recognizer:
             raise ExportError(f"cannot run {self.format} here: {reason}")
         self.card = backend.read_card(self.path)
         self.charset = self.card.make_charset()
-        self.spec: ImageSpec = self.card.spec
+        self.spec: ImageSpec = self.card.spec.for_reading()     # the card's read_max_width applies
         self.run = backend.load(self.path, device)
 
     def logits(self, images: np.ndarray) -> np.ndarray:
@@ -110,7 +111,7 @@ class Recognizer:
 
     def read_prepared(self, images: list[ImageInput], prepared: list[Prepared]) -> Iterator[Read]:
         inputs = [p for p in prepared if isinstance(p, np.ndarray)]
-        reads = iter(self.read_tensors(np.stack(inputs)) if inputs else [])
+        reads = iter(read_by_width(inputs, self.read_tensors))
         for image, item in zip(images, prepared, strict=True):
             if isinstance(item, ValueError):
                 yield Read(image, error=str(item))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -143,9 +144,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "real_benchmark.md")
     parser.add_argument("--contact-sheet", type=Path, help="write rendered-vs-real crops with reads to this PNG")
     parser.add_argument("--limit", type=int, help="score at most this many crops per set (a quick look)")
+    parser.add_argument("--read-max-width", type=int, default=None,
+                        help="read wide crops at their natural width up to this many px (0: squeeze them); "
+                             "default: the model's own setting (model.read_max_width)")
     args = parser.parse_args(argv)
     model = args.model or newest_best_checkpoint(REPO / "outputs" / "train" / "runs")
     recognizer = Recognizer(model)
+    if args.read_max_width is not None:
+        recognizer.spec = replace(recognizer.spec, max_read_width=args.read_max_width or None)
     real: dict[str, list[tuple[Path, str]]] = {}
     if (args.data_root / IIIT5K / "gt.txt").is_file():
         real["iiit5k"] = labelled_files(args.data_root / IIIT5K)
@@ -161,7 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     reads = {name: read_all(recognizer, files) for name, files in real.items()}
     lines = ["# Real-word benchmark", "",
              f"Measured {date.today()} by `python scripts/bench_real.py`; model `{model}`; data under "
-             f"`{args.data_root}`.", ""]
+             f"`{args.data_root}`; crops wider than {recognizer.spec.width} px read "
+             + (f"at their natural width up to {recognizer.spec.max_read_width} px" if recognizer.spec.max_read_width
+                else "squeezed to it") + ".", ""]
     for name, set_reads in reads.items():
         lines += report(name, set_reads)
     text = "\n".join(lines)

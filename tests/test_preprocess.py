@@ -32,6 +32,22 @@ def test_wide_word_is_squeezed_to_width():
     torch.testing.assert_close(columns, expected, atol=0.02, rtol=0)
 
 
+@pytest.mark.parametrize(("natural_width", "canvas"), [(40, 100), (100, 100), (101, 116), (150, 160),
+                                                     (160, 160), (400, 160)])
+def test_reading_keeps_a_wide_word_at_its_natural_width_up_to_the_models_limit(natural_width, canvas):
+    """Training squeezes to 100 px; reading with a model whose read_max_width is 160 pads to 100
+    and keeps a wider word's own width, in steps of 16 px, up to 160 (squeezed beyond that)."""
+    image = np.linspace(0, 255, natural_width).round().astype(np.uint8)[None].repeat(32, 0)
+    spec = ImageSpec(max_read_width=160)
+    tensor = preprocess(image, spec.for_reading())
+    assert tensor.shape == (1, 32, canvas)
+    assert preprocess(image, spec).shape == (1, 32, 100)                   # training: the fixed width
+    assert preprocess(image, SPEC.for_reading()).shape == (1, 32, 100)     # no limit set: squeezed
+    columns = tensor[0, 0]
+    drawn = min(natural_width, canvas)
+    assert columns[drawn - 1] > 0.95 and torch.all(columns[drawn:] == 0)   # the word, then padding
+
+
 @pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "P", "I;16", "LA", "1"])
 def test_every_pil_mode_reads_from_a_file(tmp_path, mode):
     rgb = Image.fromarray(np.random.default_rng(0).integers(0, 255, (20, 60, 3), dtype=np.uint8))

@@ -10,8 +10,8 @@ no torch; `preprocess` wraps it as a tensor for training and PyTorch inference.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +37,27 @@ class ImageSpec:
     channels: int = 1
     mean: float = 0.5
     std: float = 0.5
+    # Reading only (`reading`, set by `for_reading`): a crop wider than `width` once resized to
+    # `height` keeps its natural width, up to max_read_width in steps of WIDTH_STEP, instead of
+    # being squeezed. None squeezes, as training always does (its batches stay rectangular). It is
+    # the model's own setting (`model.read_max_width`, kept in checkpoints and export cards): a
+    # model trained on squeezed words may read them better squeezed.
+    max_read_width: int | None = None
+    reading: bool = False
+
+    def for_reading(self) -> ImageSpec:
+        """This spec as every reader uses it (the model's max_read_width applies)."""
+        return replace(self, reading=True)
+
+    def canvas_width(self, natural_width: int) -> int:
+        if not self.reading or self.max_read_width is None or natural_width <= self.width:
+            return self.width
+        steps = -(-(natural_width - self.width) // WIDTH_STEP)
+        return min(max(self.max_read_width, self.width), self.width + steps * WIDTH_STEP)
+
+
+# Canvas widths come in steps of 16 px, so wide crops of similar width share a model call.
+WIDTH_STEP = 16
 
 
 def to_array(image: ImageInput, channels: int) -> np.ndarray:
@@ -101,12 +122,15 @@ def rescale_to_uint8(array: np.ndarray) -> np.ndarray:
 
 
 def resize_and_pad(image: np.ndarray, spec: ImageSpec) -> np.ndarray:
-    """Keep-aspect resize to spec.height, squeeze if wider than spec.width, pad right with 0."""
+    """Keep-aspect resize to spec.height, squeeze if wider than the canvas, pad right with 0. The
+    canvas is spec.width wide (or, reading, up to spec.max_width for a wide crop)."""
     height, width = image.shape[:2]
-    scaled_width = max(1, min(spec.width, round(width * spec.height / height)))
+    natural_width = max(1, round(width * spec.height / height))
+    canvas_width = spec.canvas_width(natural_width)
+    scaled_width = min(canvas_width, natural_width)
     interpolation = cv2.INTER_AREA if height > spec.height else cv2.INTER_LINEAR
     resized = cv2.resize(image, (scaled_width, spec.height), interpolation=interpolation)
-    canvas = np.zeros((spec.height, spec.width) + resized.shape[2:], np.float32)
+    canvas = np.zeros((spec.height, canvas_width) + resized.shape[2:], np.float32)
     canvas[:, :scaled_width] = (resized.astype(np.float32) / 255.0 - spec.mean) / spec.std
     return canvas
 
@@ -147,6 +171,19 @@ def preprocess(image: ImageInput, spec: ImageSpec, augment: Augment | None = Non
     import torch
 
     return torch.from_numpy(prepare(image, spec, augment))
+
+
+def read_by_width(arrays: Sequence[np.ndarray], read_batch: Callable[[np.ndarray], list]) -> list:
+    """`read_batch` over prepared crops grouped by canvas width, results back in input order:
+    each crop is read at its own width, never padded to a batch-mate's."""
+    by_width: dict[int, list[int]] = {}
+    for index, array in enumerate(arrays):
+        by_width.setdefault(array.shape[-1], []).append(index)
+    results: list = [None] * len(arrays)
+    for indices in by_width.values():
+        for index, result in zip(indices, read_batch(np.stack([arrays[i] for i in indices])), strict=True):
+            results[index] = result
+    return results
 
 
 def preprocess_batch(images: list[ImageInput], spec: ImageSpec) -> torch.Tensor:

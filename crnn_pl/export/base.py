@@ -44,12 +44,13 @@ class ModelCard:
     channels: int
     mean: float
     std: float
+    read_max_width: int | None = None      # wide crops read at natural width up to this (None: squeezed)
 
     @classmethod
     def from_hparams(cls, hparams: dict) -> ModelCard:
         return cls(charset=hparams["charset"], case_sensitive=hparams["case_sensitive"], blank=BLANK,
                    height=hparams["height"], width=hparams["width"], channels=hparams["channels"],
-                   mean=hparams["mean"], std=hparams["std"])
+                   mean=hparams["mean"], std=hparams["std"], read_max_width=hparams.get("read_max_width"))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1)
@@ -61,7 +62,7 @@ class ModelCard:
     @property
     def spec(self) -> ImageSpec:
         return ImageSpec(height=self.height, width=self.width, channels=self.channels,
-                         mean=self.mean, std=self.std)
+                         mean=self.mean, std=self.std, max_read_width=self.read_max_width)
 
     def make_charset(self) -> Charset:
         return Charset(self.charset, self.case_sensitive)
