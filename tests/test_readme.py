@@ -128,6 +128,10 @@ def test_gpu_commands_compose(clone):
         assert config.trainer.accelerator == "gpu" and config.trainer.precision == "bf16-mixed"
     gpu_recipe = OmegaConf.create(run_as_user("python train.py experiment=pretrain_en_gpu --cfg job", clone).stdout)
     assert gpu_recipe.task_name == "pretrain_en_gpu" and gpu_recipe.dataset.batch_size == 128
+    # The shipped model's second stage: from a checkpoint the user names, 12,516 steps at peak 1e-3.
+    assert OmegaConf.is_missing(gpu_recipe, "pretrained")
+    assert gpu_recipe.trainer.max_steps == 12516 and gpu_recipe.model.lr == 1e-3
+    assert gpu_recipe.model.read_max_width == 160
     assert list(gpu_recipe.dataset.sources.synth.render.font_sources) == ["packages", "shipped"]
 
 
@@ -514,11 +518,15 @@ def test_bench_real_scores_the_newest_run_on_real_folders(known_run, word_files,
     assert report.count("acc36 **1.0000**") == 3            # the model knows these words
     assert (user / "docs" / "synth_vs_real.png").stat().st_size > 10_000
     # the spelling that made the README's figures: a chosen checkpoint, another data root
-    chosen = tmp_path / "run" / "checkpoints" / "epoch05-acc0.9000.ckpt"
+    chosen = tmp_path / "run" / "checkpoints" / "last.ckpt"
     chosen.parent.mkdir(parents=True)
     shutil.copy(run / "checkpoints" / "last.ckpt", chosen)
-    command = ("python scripts/bench_real.py --model <that run>/checkpoints/epoch05-acc0.9000.ckpt "
+    command = ("python scripts/bench_real.py --model <that run>/checkpoints/last.ckpt "
                "--data-root ../shared/data --contact-sheet docs/synth_vs_real.png")
     run_as_user(as_written(command, **{"<that run>": str(tmp_path / "run"), "../shared/data": str(user / "data")}),
                 user)
     assert f"model `{chosen}`" in (user / "docs" / "real_benchmark.md").read_text()
+    # how the ablation compares reading squeezed and at natural width, on the same checkpoint
+    for limit, says in (("0", "squeezed to it"), ("160", "at their natural width up to 160 px")):
+        run_as_user(f"python scripts/bench_real.py --model {chosen} --read-max-width {limit}", user)
+        assert says in (user / "docs" / "real_benchmark.md").read_text()
