@@ -16,6 +16,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from conftest import REPO, SMALL_MODEL, run_train, step_of
 from crnn_pl import CRNNModule
@@ -65,8 +66,10 @@ def test_ddp_on_two_cpu_processes_validates_the_whole_set(overfit_checkpoint, wo
     assert 0 < reported["val/acc"] < 1, reported                     # some words read, some not
 
     module = CRNNModule.load_from_checkpoint(tmp_path / "checkpoints" / "last.ckpt", map_location="cpu")
+    # The renderer settings train.py used: conf/dataset/synth.yaml's, not the dataclass defaults.
+    render = OmegaConf.to_container(OmegaConf.load(REPO / "conf" / "dataset" / "synth.yaml").render)
     datamodule = SynthDataModule(charset=ALNUM36, train_size=128, val_size=32, val_seed=VAL_SEED, batch_size=16,
-                                 num_workers=0)
+                                 num_workers=0, render=render)
     trainer = L.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False,
                         enable_model_summary=False)
     single = trainer.validate(module, datamodule=datamodule, verbose=False)[0]
