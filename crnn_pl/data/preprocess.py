@@ -123,7 +123,7 @@ def rescale_to_uint8(array: np.ndarray) -> np.ndarray:
 
 def resize_and_pad(image: np.ndarray, spec: ImageSpec) -> np.ndarray:
     """Keep-aspect resize to spec.height, squeeze if wider than the canvas, pad right with 0. The
-    canvas is spec.width wide (or, reading, up to spec.max_width for a wide crop)."""
+    canvas is spec.width wide (or, reading, up to spec.max_read_width for a wide crop)."""
     height, width = image.shape[:2]
     natural_width = max(1, round(width * spec.height / height))
     canvas_width = spec.canvas_width(natural_width)
