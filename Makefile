@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet torch==2.13.0
-	$(PYTHON) -m pip install --quiet -e '.[dev,export,paddle,sweep]'
+	$(PYTHON) -m pip install --quiet -e '.[train,export,dev,paddle,sweep]'
 	$(PYTHON) -m pip install --quiet --no-deps $(BENCH_PINS)
 	touch $(STAMP)
 
@@ -27,7 +27,7 @@ train: install
 test: install
 	$(PYTHON) -m pytest -q $(ARGS)
 
-# The newest run's best checkpoint to every format, verified (ARGS="checkpoint=... 'export.formats=[onnx]'").
+# The newest run's best checkpoint to every format, verified (ARGS="model=... 'export.formats=[onnx]'").
 export: install
 	$(VENV)/bin/crnn-export $(ARGS)
 

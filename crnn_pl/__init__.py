@@ -1,8 +1,9 @@
 """crnn_pl: CRNN scene-text word recognition on PyTorch Lightning.
 
-The public face: `CRNNModule.from_pretrained("en").read(images)`, or `Recognizer(path).read(images)`
-for any export. Importing this package loads neither torch, Lightning nor Hydra: `CRNNModule` and
-`Recognizer` are imported when first used, so reading with an ONNX file never pays for training.
+The public face: `Recognizer("en").read(images)` reads with the shipped model or any model file
+(the base install: numpy, OpenCV, Pillow, ONNX Runtime); `CRNNModule.from_pretrained("en")` trains
+and reads with PyTorch (`pip install 'crnn_pl[train]'`). Importing this package loads neither
+torch, Lightning nor Hydra: `CRNNModule` and `Recognizer` are imported when first used.
 """
 
 import os
@@ -10,19 +11,19 @@ import os
 # albumentations checks PyPI for a newer version at import unless told not to.
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-from crnn_pl.charset import Charset  # noqa: E402
-from crnn_pl.data.preprocess import ImageSpec, prepare, preprocess  # noqa: E402
+from crnn_pl.core.charset import Charset  # noqa: E402
+from crnn_pl.core.preprocess import ImageSpec, prepare  # noqa: E402
 
-__all__ = ["CRNNModule", "Charset", "ImageSpec", "Recognizer", "prepare", "preprocess"]
+__all__ = ["CRNNModule", "Charset", "ImageSpec", "Recognizer", "prepare"]
 
 
 def __getattr__(name: str):
     if name == "CRNNModule":
-        from crnn_pl.module import CRNNModule
+        from crnn_pl.training.module import CRNNModule
 
         return CRNNModule
     if name == "Recognizer":
-        from crnn_pl.recognizer import Recognizer
+        from crnn_pl.runtime.recognizer import Recognizer
 
         return Recognizer
     raise AttributeError(f"module 'crnn_pl' has no attribute {name!r}")

@@ -1,13 +1,14 @@
 """`make bench`: latency, throughput and accuracy of every backend, measured side by side.
 
-    python scripts/bench_backends.py [--checkpoint CKPT|en] [--words 1000] [--seconds 5] [--real DIR]
+    python scripts/bench_backends.py [--model-path CKPT|en] [--words 1000] [--seconds 5] [--real DIR]
 
 Exports the checkpoint (default: the newest run's best; `en`: the shipped model) to every format
 that runs here, each verified against PyTorch, then measures two tables in one run:
 
 - model only: for each backend and PyTorch eager, the median latency of one preprocessed image
   (batch 1), the throughput at batch 64, and the word accuracy on the same evaluation set (the
-  fixed synthetic validation words, or --icdar15 DIR);
+  fixed synthetic validation words, or --icdar15 DIR) read through `Recognizer.read`, the one read
+  path, and scored by crnn_pl.core.metrics;
 - end to end on real word files (--real, default: the IIIT5K development set, when present):
   file decode, preprocessing, the model and CTC decoding, as `crnn-predict` and
   `Recognizer.read` do it: batch-1 latency (median over --latency-files files, decoded inline)
@@ -35,19 +36,22 @@ from bench_real import IIIT5K, default_data_root, labelled_files
 from benchlib import CONF
 
 from crnn_pl.cli.export import newest_best_checkpoint
+from crnn_pl.core.card import ModelCard
+from crnn_pl.core.metrics import score_reads
+from crnn_pl.core.preprocess import prepare
 from crnn_pl.data.datamodule import Icdar15DataModule, SynthDataModule
-from crnn_pl.export import EXPORT_FORMATS
-from crnn_pl.export.base import ExportError
-from crnn_pl.export.checkpoint_backend import CheckpointBackend
+from crnn_pl.data.words import RawSample
+from crnn_pl.export import ExportError
 from crnn_pl.export.exporter import export_checkpoint, verification_images
-from crnn_pl.metrics import alnum36
+from crnn_pl.model.weights import read_weights
 from crnn_pl.pretrained import resolve_model
-from crnn_pl.recognizer import Recognizer
+from crnn_pl.runtime.formats import EXPORT_FORMATS
+from crnn_pl.runtime.recognizer import Recognizer
 
 REPO = CONF.parent
 
 
-def evaluation_batches(card, words: int, icdar15: Path | None) -> list:
+def evaluation_samples(card: ModelCard, words: int, icdar15: Path | None) -> list[RawSample]:
     common = dict(charset=card.charset, case_sensitive=card.case_sensitive, height=card.height,
                   width=card.width, channels=card.channels, mean=card.mean, std=card.std,
                   batch_size=64, num_workers=0)
@@ -56,34 +60,31 @@ def evaluation_batches(card, words: int, icdar15: Path | None) -> list:
     else:
         datamodule = SynthDataModule(train_size=1, val_size=words, **common)
     datamodule.setup("validate")
-    return list(datamodule.val_dataloader())
+    dataset = datamodule.datasets["val"]
+    return [dataset.raw(key) for key in range(len(dataset))]
 
 
-def accuracy(recognizer: Recognizer, batches: list) -> float:
-    right = total = 0
-    for batch in batches:
-        texts = [text for text, _ in recognizer.read_tensors(batch.images)]
-        right += sum(t == label for t, label in zip(texts, batch.labels, strict=True))
-        total += len(texts)
-    return right / total
+def accuracy(recognizer: Recognizer, samples: list[RawSample]) -> float:
+    texts = [text for text, _ in recognizer.read([s.image for s in samples])]
+    return score_reads(texts, [s.label for s in samples])["exact"]
 
 
 def latency_ms(recognizer: Recognizer, image: np.ndarray, repeats: int = 100) -> float:
     for _ in range(5):
-        recognizer.logits(image)
+        recognizer.run(image)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        recognizer.logits(image)
+        recognizer.run(image)
         times.append(time.perf_counter() - start)
     return 1000 * statistics.median(times)
 
 
 def throughput(recognizer: Recognizer, batch: np.ndarray, seconds: float) -> float:
-    recognizer.logits(batch)
+    recognizer.run(batch)
     count, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        recognizer.logits(batch)
+        recognizer.run(batch)
         count += len(batch)
     return count / (time.perf_counter() - start)
 
@@ -100,8 +101,8 @@ def end_to_end(read_one, read_all, files: list[tuple[Path, str]], latency_files:
     start = time.perf_counter()
     texts = read_all(paths)
     images_per_second = len(paths) / (time.perf_counter() - start)
-    right = sum(alnum36(text) == alnum36(label) for text, (_, label) in zip(texts, files, strict=True))
-    return 1000 * statistics.median(times), images_per_second, right / len(files)
+    acc36 = score_reads(texts, [label for _, label in files])["acc36"]
+    return 1000 * statistics.median(times), images_per_second, acc36
 
 
 def ours(recognizer: Recognizer):
@@ -151,7 +152,8 @@ def export_every_format(checkpoint: Path, out_dir: Path, images: list) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", type=Path)
+    parser.add_argument("--model-path", type=Path, help="a checkpoint, .safetensors or shipped name (default: the "
+                        "newest run's best)")
     parser.add_argument("--words", type=int, default=1000, help="synthetic evaluation words")
     parser.add_argument("--icdar15", type=Path, help="evaluate on the held-out 10%% of this ICDAR15 folder")
     parser.add_argument("--seconds", type=float, default=5.0, help="throughput measuring time per backend")
@@ -161,12 +163,12 @@ def main() -> None:
     parser.add_argument("--latency-files", type=int, default=200, help="files timed one by one at batch 1")
     parser.add_argument("--limit", type=int, default=0, help="first N real files only (0: all)")
     args = parser.parse_args()
-    checkpoint = (resolve_model(args.checkpoint) if args.checkpoint
+    checkpoint = (resolve_model(args.model_path, weights=True) if args.model_path
                   else newest_best_checkpoint(REPO / "outputs" / "train" / "runs"))
-    card = CheckpointBackend().read_card(checkpoint)
-    batches = evaluation_batches(card, args.words, args.icdar15)
-    one = batches[0].images[:1].numpy()
-    full = np.concatenate([b.images.numpy() for b in batches])[:64]
+    card = ModelCard.from_hparams(read_weights(checkpoint)[1])
+    samples = evaluation_samples(card, args.words, args.icdar15)
+    full = np.stack([prepare(s.image, card.spec) for s in samples[:64]])
+    one = full[:1]
     rows, e2e_rows = [], []
     real = labelled_files(args.real) if (args.real / "gt.txt").is_file() else []
     real = real[:args.limit] if args.limit else real
@@ -174,13 +176,13 @@ def main() -> None:
         out_dir = Path(scratch)
         images = verification_images(None, out_dir / "verify_images", card)
         manifest = export_every_format(checkpoint, out_dir, images)
-        candidates = [("pytorch eager", "ckpt", checkpoint)] + [
+        candidates = [("pytorch eager", None, checkpoint)] + [
             (name, name, out_dir / manifest["formats"][name]["file"])
             for name in EXPORT_FORMATS if "skipped" not in manifest["formats"][name]]
         for label, name, path in candidates:
             recognizer = Recognizer(path, name)
             rows.append((label, latency_ms(recognizer, one), throughput(recognizer, full, args.seconds),
-                         accuracy(recognizer, batches)))
+                         accuracy(recognizer, samples)))
             if real:
                 e2e_rows.append((f"crnn_pl {label}", *end_to_end(*ours(recognizer), real, args.latency_files)))
     if real and peers.available() is None:
@@ -189,7 +191,7 @@ def main() -> None:
     skipped = {n: e["skipped"] for n, e in manifest["formats"].items() if "skipped" in e}
     if real and peers.available():
         skipped["RapidOCR"] = peers.available()
-    write_report(rows, skipped, checkpoint, batches, args, e2e_rows, len(real))
+    write_report(rows, skipped, checkpoint, samples, args, e2e_rows, len(real))
 
 
 def end_to_end_table(e2e_rows: list, files: int, args) -> list[str]:
@@ -211,10 +213,10 @@ def end_to_end_table(e2e_rows: list, files: int, args) -> list[str]:
     return lines + [""]
 
 
-def write_report(rows, skipped: dict, checkpoint: Path, batches: list, args, e2e_rows=(), files: int = 0) -> None:
+def write_report(rows, skipped: dict, checkpoint: Path, samples: list, args, e2e_rows=(), files: int = 0) -> None:
     eager_latency, eager_throughput = rows[0][1], rows[0][2]
     evaluation = (f"the held-out 10% of {args.icdar15}" if args.icdar15
-                  else f"{sum(len(b.labels) for b in batches)} fixed synthetic validation words")
+                  else f"{len(samples)} fixed synthetic validation words")
     lines = [
         "| format | latency, batch 1 (ms, median) | throughput, batch 64 (images/s) | word accuracy "
         "| speed vs eager (batch 1 / batch 64) |",

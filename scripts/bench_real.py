@@ -1,6 +1,6 @@
 """How well does a model read real words? Scores it on real word crops it never trained on.
 
-    python scripts/bench_real.py [--model CKPT_OR_EXPORT] [--data-root DIR] [--output docs/real_benchmark.md]
+    python scripts/bench_real.py [--model-path CKPT_OR_EXPORT] [--data-root DIR] [--output docs/real_benchmark.md]
                                  [--contact-sheet docs/synth_vs_real.png]
 
 Sets (under --data-root, by default data/ or else ../shared/data, see data/README.md):
@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from crnn_pl.analysis import (
+from crnn_pl.cli.export import newest_best_checkpoint
+from crnn_pl.core.analysis import (
     ASPECT_BUCKETS,
     HEIGHT_BUCKETS,
     LENGTH_BUCKETS,
@@ -36,11 +37,10 @@ from crnn_pl.analysis import (
     confusions,
     summary,
 )
-from crnn_pl.cli.export import newest_best_checkpoint
+from crnn_pl.core.metrics import alnum36
 from crnn_pl.data.datamodule import Icdar15DataModule
 from crnn_pl.data.ground_truth import Entry, read_icdar15
-from crnn_pl.metrics import alnum36
-from crnn_pl.recognizer import Recognizer
+from crnn_pl.runtime.recognizer import Recognizer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -139,7 +139,7 @@ def contact_sheet(path: Path, recognizer: Recognizer, real: dict[str, list[tuple
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="a checkpoint or export (default: the newest run's best)")
+    parser.add_argument("--model-path", type=Path, help="a checkpoint or export (default: the newest run's best)")
     parser.add_argument("--data-root", type=Path, default=default_data_root())
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "real_benchmark.md")
     parser.add_argument("--contact-sheet", type=Path, help="write rendered-vs-real crops with reads to this PNG")
@@ -148,10 +148,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="read wide crops at their natural width up to this many px (0: squeeze them); "
                              "default: the model's own setting (model.read_max_width)")
     args = parser.parse_args(argv)
-    model = args.model or newest_best_checkpoint(REPO / "outputs" / "train" / "runs")
+    model = args.model_path or newest_best_checkpoint(REPO / "outputs" / "train" / "runs")
     recognizer = Recognizer(model)
     if args.read_max_width is not None:
-        recognizer.spec = replace(recognizer.spec, max_read_width=args.read_max_width or None)
+        recognizer.spec = replace(recognizer.spec, read_max_width=args.read_max_width or None)
     real: dict[str, list[tuple[Path, str]]] = {}
     if (args.data_root / IIIT5K / "gt.txt").is_file():
         real["iiit5k"] = labelled_files(args.data_root / IIIT5K)
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = ["# Real-word benchmark", "",
              f"Measured {date.today()} by `python scripts/bench_real.py`; model `{model}`; data under "
              f"`{args.data_root}`; crops wider than {recognizer.spec.width} px read "
-             + (f"at their natural width up to {recognizer.spec.max_read_width} px" if recognizer.spec.max_read_width
+             + (f"at their natural width up to {recognizer.spec.read_max_width} px" if recognizer.spec.read_max_width
                 else "squeezed to it") + ".", ""]
     for name, set_reads in reads.items():
         lines += report(name, set_reads)

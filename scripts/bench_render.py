@@ -14,8 +14,8 @@ import torch
 from benchlib import CONF, rate, train_rate
 from omegaconf import OmegaConf
 
-from crnn_pl.charset import Charset
-from crnn_pl.data.preprocess import ImageSpec
+from crnn_pl.core.charset import Charset
+from crnn_pl.core.preprocess import ImageSpec
 from crnn_pl.data.synth.dataset import SynthWordDataset
 from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer
 

@@ -1,51 +1,52 @@
-"""Strip a training checkpoint to what reading and fine-tuning need, and ship it in the package.
+"""Ship a trained model in the package, in files that cannot run code.
 
     python scripts/ship_pretrained.py outputs/pretrain_en/runs/<run>/checkpoints/<best>.ckpt --name en
 
-Keeps `state_dict` (fp32) and `hyper_parameters` (charset, image spec, network), drops the
-optimiser, scheduler, loops and callbacks (a third of the size), and writes
-crnn_pl/pretrained/<name>.ckpt, which Lightning, `pretrained=`, and every backend load as any
-checkpoint. The model card crnn_pl/pretrained/<name>.md is written by hand from measured figures.
+Writes crnn_pl/pretrained/<name>.safetensors (fp32 weights and hyper-parameters: what fine-tuning,
+`crnn-export model=<name>` and `CRNNModule.from_pretrained` load) and <name>.onnx (what reading uses,
+verified against PyTorch like every export, with the model card in its metadata). The checkpoint is
+read with weights_only=True. The model card crnn_pl/pretrained/<name>.md is written by hand from
+measured figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
+import tempfile
 from pathlib import Path
 
-import torch
+from crnn_pl.core.card import ModelCard
+from crnn_pl.export.exporter import export_checkpoint, verification_images
+from crnn_pl.model.weights import read_weights, write_safetensors
+from crnn_pl.pretrained import PRETRAINED_DIR, SHIPPED, shipped_model
+from crnn_pl.runtime.recognizer import Recognizer
 
-from crnn_pl.module import CRNNModule
-from crnn_pl.pretrained import PRETRAINED_DIR, SHIPPED
-
-SIZE_LIMIT_MB = 10.0
-
-
-def strip(checkpoint: Path) -> dict:
-    full = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    return {
-        "state_dict": {k: v.float() if v.is_floating_point() else v for k, v in full["state_dict"].items()},
-        "hyper_parameters": full["hyper_parameters"],
-        "pytorch-lightning_version": full["pytorch-lightning_version"],
-        "global_step": full.get("global_step"),
-        "epoch": full.get("epoch"),
-        "trained_from": checkpoint.name,
-    }
+SIZE_LIMIT_MB = 10.0        # per file
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("checkpoint", type=Path)
-    parser.add_argument("--name", default="en", choices=sorted(SHIPPED))
+    parser.add_argument("checkpoint", type=Path, help="a training checkpoint or a .safetensors file")
+    parser.add_argument("--name", default="en", choices=SHIPPED)
     args = parser.parse_args()
-    target = PRETRAINED_DIR / SHIPPED[args.name]
-    torch.save(strip(args.checkpoint), target)
-    size_mb = target.stat().st_size / 2**20
-    if size_mb > SIZE_LIMIT_MB:
-        target.unlink()
-        raise SystemExit(f"error: {target} would be {size_mb:.1f} MB, over the {SIZE_LIMIT_MB} MB budget")
-    CRNNModule.from_pretrained(args.name)       # it loads as a checkpoint, by name
-    print(f"{target}: {size_mb:.2f} MB, step {torch.load(target, weights_only=False)['global_step']}")
+    weights, hparams = read_weights(args.checkpoint)
+    weights = {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}
+    with tempfile.TemporaryDirectory() as scratch:
+        source = Path(scratch) / "model.safetensors"
+        write_safetensors(source, weights, hparams)
+        card = ModelCard.from_hparams(hparams)
+        images = verification_images(None, Path(scratch) / "verify", card)
+        export_checkpoint(source, Path(scratch) / "export", ["onnx"], images)
+        shipped = {".safetensors": source, ".onnx": Path(scratch) / "export" / "model.onnx"}
+        for suffix, path in shipped.items():
+            size_mb = path.stat().st_size / 2**20
+            if size_mb > SIZE_LIMIT_MB:
+                raise SystemExit(f"error: {path.name} would be {size_mb:.1f} MB, over the {SIZE_LIMIT_MB} MB budget")
+            shutil.copyfile(path, PRETRAINED_DIR / f"{args.name}{suffix}")
+            print(f"{PRETRAINED_DIR / f'{args.name}{suffix}'}: {size_mb:.2f} MB")
+    Recognizer(args.name)                       # reads by name
+    shipped_model(args.name, weights=True)
 
 
 if __name__ == "__main__":

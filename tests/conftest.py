@@ -19,8 +19,9 @@ from torch.utils.data import DataLoader, Dataset
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 from crnn_pl import CRNNModule  # noqa: E402
-from crnn_pl.charset import Charset  # noqa: E402
-from crnn_pl.data.preprocess import ImageSpec, preprocess  # noqa: E402
+from crnn_pl.core.charset import Charset  # noqa: E402
+from crnn_pl.core.preprocess import ImageSpec  # noqa: E402
+from crnn_pl.data.words import preprocess  # noqa: E402
 from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from crnn_pl.charset import BLANK, Charset, build_charset
+from crnn_pl.core.charset import BLANK, Charset, build_charset
 
 
 def test_blank_is_zero_and_class_count_includes_it():

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from conftest import REPO, run_train
-from crnn_pl.charset import Charset
+from crnn_pl.core.charset import Charset
 from crnn_pl.data.datamodule import Icdar15DataModule, LmdbDataModule
 from crnn_pl.data.labels import (
     EMPTY_LABEL,

@@ -13,14 +13,15 @@ import pytest
 
 from conftest import REPO
 from crnn_pl.data.ground_truth import format_icdar15_line
-from crnn_pl.export import BACKENDS, ExportError, format_of
-from crnn_pl.export.checkpoint_backend import load_module
+from crnn_pl.export import ExportError, Trained, writer
 from crnn_pl.export.exporter import Verification, export_checkpoint
-from crnn_pl.export.onnx_int8_backend import OnnxInt8Backend, calibration_images
-from crnn_pl.recognizer import Recognizer
+from crnn_pl.export.onnx_int8 import OnnxInt8Writer, calibration_images
+from crnn_pl.model.weights import load_crnn
+from crnn_pl.runtime.formats import EXPORT_FORMATS, engine, format_of
+from crnn_pl.runtime.recognizer import Recognizer
 
 BIN = Path(sys.executable).parent
-EXPORTED = {"torchscript": "model.pt", "onnx": "model.onnx", "paddle": "paddle"}
+EXPORTED = {"safetensors": "model.safetensors", "torchscript": "model.pt", "onnx": "model.onnx", "paddle": "paddle"}
 QUANTIZED = {"onnx_int8": "model.int8.onnx"}      # verified within its own, wider tolerance
 
 
@@ -35,9 +36,9 @@ def exported(overfit_checkpoint, word_files, tmp_path_factory) -> tuple[Path, st
     """Every format, written and verified by the real `crnn-export` entry point."""
     out_dir = tmp_path_factory.mktemp("export")
     paths, _ = word_files
-    result = run([str(BIN / "crnn-export"), f"checkpoint={overfit_checkpoint}", f"export.output_dir={out_dir}",
+    result = run([str(BIN / "crnn-export"), f"model_path={overfit_checkpoint}", f"export.output_dir={out_dir}",
                   f"export.images={paths[0].parent}/*.png",
-                  "export.formats=[torchscript,onnx,onnx_int8,paddle,tensorrt]"])
+                  "export.formats=[safetensors,torchscript,onnx,onnx_int8,paddle,tensorrt]"])
     return out_dir, result.stdout
 
 
@@ -61,12 +62,12 @@ def test_int8_export_is_verified_quantized_and_smaller(exported):
     out_dir, stdout = exported
     entry = json.loads((out_dir / "manifest.json").read_text())["formats"]["onnx_int8"]
     int8, fp32 = out_dir / "model.int8.onnx", out_dir / "model.onnx"
-    assert entry["file"] == int8.name and entry["tolerance"] == BACKENDS["onnx_int8"].tolerance
+    assert entry["file"] == int8.name and entry["tolerance"] == writer("onnx_int8").tolerance
     assert 1e-3 < entry["max_abs_diff"] <= entry["tolerance"], entry       # really quantized, and close
     # At the training width every word reads as in PyTorch (next test); at 1.6x the width this
     # overfit model reads garbage ("exd") that int8 may flip ("exod"): its word tolerance allows 2 of 18.
     assert entry["words"] == 2 * (1 + 8) and entry["words"] - entry["words_agree"] <= 2, entry
-    assert entry["word_tolerance"] == BACKENDS["onnx_int8"].word_tolerance > 0
+    assert entry["word_tolerance"] == writer("onnx_int8").word_tolerance > 0
     assert int8.stat().st_size < 0.75 * fp32.stat().st_size       # int8 convolutions; the LSTMs stay float
     graph = onnx.load(str(int8)).graph
     int8_weights = {tensor.name for tensor in graph.initializer if tensor.data_type == onnx.TensorProto.INT8}
@@ -87,7 +88,7 @@ def test_int8_reads_the_verification_words_as_fp32_does(exported, word_files):
 def test_int8_reading_imports_no_torch(exported, word_files):
     out_dir, _ = exported
     paths, labels = word_files
-    code = ("import sys; from crnn_pl.recognizer import Recognizer; "
+    code = ("import sys; from crnn_pl.runtime.recognizer import Recognizer; "
             f"print(Recognizer({str(out_dir / 'model.int8.onnx')!r}).read([{str(paths[0])!r}])[0][0]); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'lightning', 'hydra')))")
     assert run([sys.executable, "-c", code]).stdout.splitlines() == [labels[0], "[]"]
@@ -101,13 +102,13 @@ def test_int8_calibrates_on_a_folder_of_crops(exported, overfit_checkpoint, word
     for path in paths:
         (crops / path.name).write_bytes(path.read_bytes())
     (crops / "gt.txt").write_text("not an image")
-    card = BACKENDS["onnx"].read_card(out_dir / "model.onnx")
+    card = engine("onnx").read_card(out_dir / "model.onnx")
     assert calibration_images(card, crops, count=10).shape == (10, 1, 32, 100)
     assert calibration_images(card, f"{crops}/*.png").shape == (16, 1, 32, 100)
     with pytest.raises(ExportError, match="no word images"):
         calibration_images(card, tmp_path / "nothing_*.png")
-    backend, model = OnnxInt8Backend(calibration=crops), load_module(overfit_checkpoint, "cpu").model.float().eval()
-    backend.export(model, card, tmp_path / backend.file_name, out_dir / "model.onnx")
+    backend, (model, hparams) = OnnxInt8Writer(calibration=crops), load_crnn(overfit_checkpoint)
+    backend.export(Trained(model.float(), hparams), tmp_path / backend.file_name, out_dir / "model.onnx")
     # Read at the width it was trained at: the overfit test model reads garbage at the exporter's
     # second verification width (1.6x), where int8 flips 2-3 of those garbage reads from run to run.
     _, labels = word_files
@@ -136,8 +137,8 @@ def test_format_of_tells_int8_from_fp32_onnx():
 def test_word_tolerance_is_a_share_of_the_verification_words():
     assert Verification(0.5, 16, 18, []).words_ok(0.12)
     assert not Verification(0.5, 15, 18, []).words_ok(0.12)
-    assert not Verification(0.0, 17, 18, []).words_ok(BACKENDS["onnx"].word_tolerance)
-    assert all(backend.word_tolerance == 0 for name, backend in BACKENDS.items() if name != "onnx_int8")
+    assert not Verification(0.0, 17, 18, []).words_ok(writer("onnx").word_tolerance)
+    assert all(writer(name).word_tolerance == 0 for name in EXPORT_FORMATS if name != "onnx_int8")
 
 
 def test_onnx_is_self_describing_with_dynamic_batch_and_width(exported):
@@ -162,7 +163,7 @@ def test_predict_reads_tuongan_with_every_backend(name, exported, overfit_checkp
     paths, _ = word_files
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not an image")
-    result = run([str(BIN / "crnn-predict"), str(paths[0]), str(broken), str(paths[1]), "--model", str(model)],
+    result = run([str(BIN / "crnn-predict"), str(paths[0]), str(broken), str(paths[1]), "--model-path", str(model)],
                  expect=1)
     lines = result.stdout.splitlines()
     assert lines[0].split("\t")[:2] == [str(paths[0]), "tuongan"]
@@ -173,7 +174,7 @@ def test_predict_reads_tuongan_with_every_backend(name, exported, overfit_checkp
 def test_predict_module_folder_and_jsonl(exported, word_files):
     out_dir, _ = exported
     paths, labels = word_files
-    result = run([sys.executable, "-m", "crnn_pl.predict", str(paths[0].parent), "--model",
+    result = run([sys.executable, "-m", "crnn_pl.predict", str(paths[0].parent), "--model-path",
                   str(out_dir / "model.onnx"), "--jsonl"])
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert {row["text"] for row in rows} == set(labels)
@@ -198,23 +199,23 @@ def test_eval_scores_a_folder_and_writes_predictions(name, exported, overfit_che
         (tmp_path / path.name).write_bytes(path.read_bytes())
     model = overfit_checkpoint if name == "ckpt" else out_dir / EXPORTED[name]
     result = run([str(BIN / "crnn-eval"), f"model_path={model}", "dataset=icdar15",
-                  f"dataset.test_dir={tmp_path}", "dataset.test_gt_name=gt.txt", "num_workers=0",
+                  f"dataset.test_dir={tmp_path}", "dataset.test_gt_name=gt.txt",
                   f"hydra.run.dir={tmp_path / 'run'}"])
-    assert "accuracy   1.0000" in result.stdout and "1-NED      1.0000" in result.stdout
+    assert "exact      1.0000" in result.stdout and "1-NED      1.0000" in result.stdout
     with open(tmp_path / "run" / "predictions.csv", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 16 and all(row["correct"] == "1" for row in rows)
+    assert len(rows) == 16 and all(row["exact"] == "1" for row in rows)
 
 
 def test_a_mismatching_backend_fails_the_export(overfit_checkpoint, word_files, tmp_path, monkeypatch):
-    onnx_backend = BACKENDS["onnx"]
-    load = onnx_backend.load
+    onnx_engine = engine("onnx")
+    load = onnx_engine.load
 
     def off_by_a_little(path, device="cpu"):
         run_file = load(path, device)
         return lambda images: run_file(images) + 0.01
 
-    monkeypatch.setattr(onnx_backend, "load", off_by_a_little)
+    monkeypatch.setattr(onnx_engine, "load", off_by_a_little)
     paths, _ = word_files
     with pytest.raises(ExportError, match="onnx export does not match PyTorch"):
         export_checkpoint(overfit_checkpoint, tmp_path, ["onnx"], paths)

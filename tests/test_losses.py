@@ -3,7 +3,7 @@ import torch.nn.functional as F
 from omegaconf import OmegaConf
 
 from conftest import REPO
-from crnn_pl.losses import CTCLoss, FocalCTCLoss, build_loss
+from crnn_pl.training.losses import CTCLoss, FocalCTCLoss, build_loss
 
 
 def ctc_batch(seed: int = 0):

@@ -2,7 +2,8 @@
 
 import pytest
 
-from crnn_pl.metrics import WordMetrics, alnum36, edit_distance, one_minus_ned
+from crnn_pl.core.metrics import alnum36, edit_distance, one_minus_ned
+from crnn_pl.training.metrics import WordMetrics
 
 
 def test_alnum36_folds_case_and_drops_everything_but_letters_and_digits():

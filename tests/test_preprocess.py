@@ -3,7 +3,8 @@ import pytest
 import torch
 from PIL import Image
 
-from crnn_pl.data.preprocess import ImageSpec, preprocess, to_array
+from crnn_pl.core.preprocess import ImageSpec, to_array
+from crnn_pl.data.words import preprocess
 
 SPEC = ImageSpec(height=32, width=100, channels=1, mean=0.5, std=0.5)
 
@@ -38,7 +39,7 @@ def test_reading_keeps_a_wide_word_at_its_natural_width_up_to_the_models_limit(n
     """Training squeezes to 100 px; reading with a model whose read_max_width is 160 pads to 100
     and keeps a wider word's own width, in steps of 16 px, up to 160 (squeezed beyond that)."""
     image = np.linspace(0, 255, natural_width).round().astype(np.uint8)[None].repeat(32, 0)
-    spec = ImageSpec(max_read_width=160)
+    spec = ImageSpec(read_max_width=160)
     tensor = preprocess(image, spec.for_reading())
     assert tensor.shape == (1, 32, canvas)
     assert preprocess(image, spec).shape == (1, 32, 100)                   # training: the fixed width

@@ -1,8 +1,9 @@
-"""The English model shipped inside the package: small, weights only, and read by name
-everywhere a model is taken."""
+"""The English model shipped inside the package: small, in files that cannot run code (ONNX for
+reading, safetensors for PyTorch), and read by name everywhere a model is taken."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,23 +13,39 @@ import pytest
 import torch
 
 from crnn_pl import CRNNModule
-from crnn_pl.charset import Charset
-from crnn_pl.data.preprocess import prepare
+from crnn_pl.core.card import ModelCard
+from crnn_pl.core.charset import Charset
+from crnn_pl.core.preprocess import prepare
 from crnn_pl.pretrained import PRETRAINED_DIR, UnknownModelError, resolve_model, shipped_model
-from crnn_pl.recognizer import Recognizer
+from crnn_pl.runtime.recognizer import Recognizer
 
 BIN = Path(sys.executable).parent
 
 
-def test_shipped_model_is_weights_and_card_only_under_10_mb():
-    path = shipped_model("en")
-    assert path.parent == PRETRAINED_DIR and path.stat().st_size <= 10 * 2**20
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    assert {"optimizer_states", "lr_schedulers", "loops", "callbacks"}.isdisjoint(checkpoint)
-    assert checkpoint["hyper_parameters"]["charset"] == "0123456789abcdefghijklmnopqrstuvwxyz"
-    assert all(v.dtype == torch.float32 for v in checkpoint["state_dict"].values() if v.is_floating_point())
+def test_shipped_model_is_onnx_and_safetensors_under_10_mb_each():
+    from safetensors import safe_open
+
+    onnx, weights = shipped_model("en"), shipped_model("en", weights=True)
+    assert (onnx.name, weights.name) == ("en.onnx", "en.safetensors")
+    assert sorted(p.name for p in PRETRAINED_DIR.iterdir() if p.suffix in (".ckpt", ".pt", ".pth", ".pkl")) == []
+    for path in (onnx, weights):
+        assert path.parent == PRETRAINED_DIR and path.stat().st_size <= 10 * 2**20
+    with safe_open(str(weights), framework="pt") as handle:
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+        hparams = json.loads(handle.metadata()["hyper_parameters"])
+    assert hparams["charset"] == "0123456789abcdefghijklmnopqrstuvwxyz"
+    assert all(v.dtype == torch.float32 for v in tensors.values() if v.is_floating_point())
+    assert Recognizer("en").card == ModelCard.from_hparams(hparams)      # one model in two files
     card = (PRETRAINED_DIR / "en.md").read_text(encoding="utf-8")
     assert "experiment=pretrain_en" in card and "IIIT5K" in card
+
+
+def test_the_two_shipped_files_read_alike(word_files):
+    paths, _ = word_files
+    onnx = Recognizer("en").read(paths)
+    pytorch = CRNNModule.from_pretrained("en").read(paths)
+    assert [text for text, _ in onnx] == [text for text, _ in pytorch]
+    np.testing.assert_allclose([c for _, c in onnx], [c for _, c in pytorch], atol=1e-3)
 
 
 def test_from_pretrained_reads_rendered_words(word_files):
@@ -51,11 +68,12 @@ def test_crnn_predict_without_a_model_uses_the_shipped_one(word_files, tmp_path)
 
 
 def test_an_unknown_name_is_a_path_and_a_missing_file_a_clear_error(tmp_path):
-    assert resolve_model("en") == PRETRAINED_DIR / "en.ckpt"
+    assert resolve_model("en") == PRETRAINED_DIR / "en.onnx"
+    assert resolve_model("en", weights=True) == PRETRAINED_DIR / "en.safetensors"
     assert resolve_model("runs/x.ckpt") == Path("runs/x.ckpt")
     with pytest.raises(UnknownModelError, match="no pretrained model named 'fr'; shipped: en"):
         shipped_model("fr")
-    result = subprocess.run([str(BIN / "crnn-predict"), "word.png", "--model", "fr"], cwd=tmp_path,
+    result = subprocess.run([str(BIN / "crnn-predict"), "word.png", "--model-path", "fr"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 2 and "error: fr: no such model file" in result.stderr
 

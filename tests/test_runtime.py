@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from conftest import REPO
-from crnn_pl.recognizer import Recognizer
+from crnn_pl.runtime.recognizer import Recognizer
 
 BIN = Path(sys.executable).parent
 TRAINING_STACK = ("torch", "lightning", "pytorch_lightning", "hydra", "omegaconf", "torchmetrics")
@@ -41,7 +41,7 @@ BLOCKED_RUN = textwrap.dedent("""
 def onnx_model(overfit_checkpoint, word_files, tmp_path_factory) -> Path:
     out_dir = tmp_path_factory.mktemp("onnx")
     paths, _ = word_files
-    subprocess.run([str(BIN / "crnn-export"), f"checkpoint={overfit_checkpoint}", f"export.output_dir={out_dir}",
+    subprocess.run([str(BIN / "crnn-export"), f"model_path={overfit_checkpoint}", f"export.output_dir={out_dir}",
                     "export.formats=[onnx]", f"export.images={paths[0].parent}/*.png"],
                    cwd=REPO, check=True, capture_output=True, timeout=600)
     return out_dir / "model.onnx"
@@ -69,7 +69,7 @@ def test_predict_with_onnx_imports_no_training_stack(onnx_model, word_files, bla
     empty_folder.mkdir()
     (empty_folder / "notes.txt").write_text("not an image")
     result = run_blocked(str(paths[0].parent), *map(str, blank_crops), str(empty_folder),
-                         str(tmp_path / "missing_*.png"), "--model", str(onnx_model), "--batch-size", "5")
+                         str(tmp_path / "missing_*.png"), "--model-path", str(onnx_model), "--batch-size", "5")
     assert "loaded: []" in result.stderr, result.stderr[-3000:]
     rows = [line.split("\t") for line in result.stdout.splitlines()]
     assert [row[1] for row in rows[:len(paths)]] == [labels[paths.index(Path(row[0]))] for row in rows[:len(paths)]]
@@ -93,7 +93,7 @@ def test_help_loads_neither_torch_nor_onnxruntime():
 
 def test_min_confidence_marks_low_reads(onnx_model, word_files, blank_crops):
     paths, labels = word_files
-    result = run_blocked(str(paths[0]), str(blank_crops[0]), "--model", str(onnx_model),
+    result = run_blocked(str(paths[0]), str(blank_crops[0]), "--model-path", str(onnx_model),
                          "--min-confidence", "0.5", "--jsonl")
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [json.loads(line) for line in result.stdout.splitlines()]

@@ -20,11 +20,11 @@ from omegaconf import OmegaConf
 
 from conftest import REPO, SMALL_MODEL, run_train, step_of
 from crnn_pl import CRNNModule
-from crnn_pl.charset import Charset
+from crnn_pl.core.charset import Charset
 from crnn_pl.cli.sweep import summarise
 from crnn_pl.data.datamodule import SynthDataModule
-from crnn_pl.metrics import one_minus_ned
-from crnn_pl.module import NonFiniteLossError
+from crnn_pl.core.metrics import one_minus_ned
+from crnn_pl.training.module import NonFiniteLossError
 
 TINY_MODEL = ("model.conv_channels=[16,32,48,48,96,96,96]", "model.hidden_size=64")
 ALNUM36 = "0123456789abcdefghijklmnopqrstuvwxyz"

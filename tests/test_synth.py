@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from crnn_pl.charset import Charset
+from crnn_pl.core.charset import Charset
 from crnn_pl.data.datamodule import SynthDataModule
-from crnn_pl.data.preprocess import ImageSpec
+from crnn_pl.core.preprocess import ImageSpec
 from crnn_pl.data.synth.dataset import SynthWordDataset
 from crnn_pl.data.synth.fonts import SHIPPED_FONT_DIR, bundled_fonts
 from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer

@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 
 from conftest import REPO, run_train
 from crnn_pl import CRNNModule
-from crnn_pl.losses import FocalCTCLoss
+from crnn_pl.training.losses import FocalCTCLoss
 
 TINY_MODEL = ("model.conv_channels=[16,32,48,48,96,96,96]", "model.hidden_size=64")
 

@@ -19,7 +19,7 @@ from crnn_pl.cli.output import claim_output
 from crnn_pl.data.ground_truth import Entry, check_entries, read_icdar15, read_mjsynth, read_tsv
 from crnn_pl.data.labels import DataError, LoadReport
 from crnn_pl.data.lmdb_store import LmdbWriter
-from crnn_pl.progress import progress
+from crnn_pl.data.progress import progress
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from crnn_pl.charset import PRESETS, Charset
 from crnn_pl.cli.output import claim_output
+from crnn_pl.core.charset import PRESETS, Charset
 from crnn_pl.data.ground_truth import format_icdar15_line
 from crnn_pl.data.lmdb_store import LmdbWriter
+from crnn_pl.data.progress import progress
 from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer
-from crnn_pl.progress import progress
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:

@@ -1,13 +1,14 @@
 """`crnn-predict` / `python -m crnn_pl.predict`: read word images with any backend.
 
     crnn-predict word_1.png                       the pretrained English model shipped in the package
-    crnn-predict word_1.png crops/ 'more/*.jpg' --model exports/model.onnx
-    crnn-predict crops/ --model run/checkpoints/last.ckpt --export-format ckpt --jsonl
+    crnn-predict word_1.png crops/ 'more/*.jpg' --model-path exports/model.onnx
+    crnn-predict crops/ --model-path run/checkpoints/last.ckpt --jsonl
 
 Prints `path<TAB>text<TAB>confidence` per image (or JSON lines), and images/s on stderr at the
 end. A blank crop reads as an empty text with confidence 0. An unreadable file, or a folder or
 glob holding no image, gets an error line on stderr naming it; the others are still read, and
-the exit status is 1. With an ONNX, Paddle or TensorRT model nothing here imports torch.
+the exit status is 1. With an ONNX or Paddle model nothing here imports torch: the base install
+(`pip install crnn_pl`) reads.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from crnn_pl.export import BACKENDS, ExportError  # light: each backend imports its runtime when used
+from crnn_pl.core.errors import UserError
+from crnn_pl.runtime.formats import FORMATS  # light: each engine imports its runtime when used
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
 
@@ -45,12 +47,22 @@ def expand(inputs: list[str]) -> tuple[list[Path], list[str]]:
     return paths, errors
 
 
+# The model is `model_path` in every tool (crnn-eval model_path=, crnn-export model_path=).
+RENAMED = {"--model": "--model-path", "--checkpoint": "--model-path", "--export-format": "--format"}
+
+
+def renamed_dest(option: str) -> str:
+    return "renamed_" + option.strip("-").replace("-", "_")
+
+
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="crnn-predict", description=__doc__.split("\n")[0])
     parser.add_argument("images", nargs="+", help="image files, folders or glob patterns")
-    parser.add_argument("--model", default="en",
-                        help="a shipped model's name (default: en) or a .ckpt, .pt, .onnx, .engine or Paddle folder")
-    parser.add_argument("--export-format", choices=sorted(BACKENDS), help="default: from the model's name")
+    parser.add_argument("--model-path", default="en", help="a shipped model's name (default: en) or a model file: "
+                        ".onnx, .int8.onnx, .safetensors, .ckpt, .pt, .engine or a Paddle folder")
+    parser.add_argument("--format", choices=sorted(FORMATS), help="default: from the model's name")
+    for old in RENAMED:         # old spellings, only to name the new one
+        parser.add_argument(old, help=argparse.SUPPRESS, dest=renamed_dest(old))
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2, help="threads decoding files while the model reads (0: none)")
@@ -58,7 +70,11 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="mark reads below this confidence: a fourth column `low` (or `ok`); "
                              "in JSON lines, \"accepted\": false")
     parser.add_argument("--jsonl", action="store_true", help="JSON lines instead of tab-separated text")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    for old, new in RENAMED.items():
+        if getattr(args, renamed_dest(old)) is not None:
+            parser.error(f"{old} is now {new}")
+    return args
 
 
 def format_read(path: str, text: str, confidence: float, min_confidence: float | None, jsonl: bool) -> str:
@@ -72,14 +88,14 @@ def format_read(path: str, text: str, confidence: float, min_confidence: float |
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
-    from crnn_pl.recognizer import Recognizer
+    from crnn_pl.runtime.recognizer import Recognizer
 
     paths, errors = expand(args.images)
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
     try:
-        recognizer = Recognizer(args.model, args.export_format, args.device)
-    except ExportError as error:
+        recognizer = Recognizer(args.model_path, args.format, args.device)
+    except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     started, unreadable = time.perf_counter(), 0

@@ -18,10 +18,13 @@ from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
-from crnn_pl.charset import Charset, build_charset
 from crnn_pl.cli import run_folder
+from crnn_pl.cli.errors import exit_on_user_errors
 from crnn_pl.cli.sweep import METRICS_FILE
+from crnn_pl.core.charset import Charset, build_charset
+from crnn_pl.core.errors import UserError
 from crnn_pl.export.callback import ExportCallback
+from crnn_pl.model.weights import refusing_code
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +103,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     checkpoint = checkpoint_to_resume(cfg, output_dir)
     if cfg.get("pretrained"):
         if checkpoint:
-            raise ValueError("pretrained= starts a new run from a checkpoint's weights; ckpt_path=/resume= "
+            raise UserError("pretrained= starts a new run from a checkpoint's weights; ckpt_path=/resume= "
                              "continue a run with its optimiser, schedule and step: use one of them")
         rows = module.load_pretrained(cfg.pretrained)
         log.info("fine-tuning from %s: classifier rows copied %d, new %d", cfg.pretrained,
@@ -114,10 +117,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     log.info("%s; charset %d characters (%s)", module.describe(), len(charset),
              "case-sensitive" if charset.case_sensitive else "case-folded")
 
-    trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint)
+    with refusing_code(checkpoint):     # resume= reads a checkpoint as data only, like every model file
+        trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint, weights_only=True)
     metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
     if cfg.get("test_after_fit") and not cfg.trainer.get("fast_dev_run"):
-        trainer.test(module, datamodule=datamodule, ckpt_path="best")
+        trainer.test(module, datamodule=datamodule, ckpt_path="best", weights_only=True)
         metrics.update({n: float(v) for n, v in trainer.callback_metrics.items()})
 
     best = trainer.checkpoint_callback
@@ -140,7 +144,7 @@ def checkpoint_to_resume(cfg: DictConfig, output_dir: Path) -> str | None:
     else:
         return None
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no checkpoint to resume from")
+        raise UserError(f"{path}: no checkpoint to resume from")
     log.info("resuming from %s", path)
     return str(path)
 
@@ -151,7 +155,7 @@ def refuse_ddp_inside_a_sweep(cfg: DictConfig) -> None:
         return
     strategy, devices = str(cfg.trainer.get("strategy", "auto")), cfg.trainer.get("devices", 1)
     if strategy.startswith("ddp") and not strategy.startswith("ddp_spawn") and devices not in (1, "1"):
-        raise ValueError("trainer.strategy=ddp cannot run inside a sweep (-m): each rank would re-run the "
+        raise UserError("trainer.strategy=ddp cannot run inside a sweep (-m): each rank would re-run the "
                          "whole sweep. Use trainer.strategy=ddp_spawn in sweeps, or launch each run alone.")
 
 
@@ -170,7 +174,8 @@ def report(metrics: dict[str, Any], output_dir: Path) -> None:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
 def main(cfg: DictConfig) -> float | None:
     """Returns the best val/acc, the value Hydra sweepers optimise."""
-    metrics = train(cfg)
+    with exit_on_user_errors():
+        metrics = train(cfg)
     return metrics.get("best/val_acc", metrics.get("val/acc"))
 
 

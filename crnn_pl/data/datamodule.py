@@ -15,12 +15,13 @@ import numpy as np
 from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader, Dataset
 
-from crnn_pl.charset import Charset
+from crnn_pl.core.charset import Charset
+from crnn_pl.core.errors import ConfigError
+from crnn_pl.core.preprocess import ImageSpec
 from crnn_pl.data.augment import build_augment
 from crnn_pl.data.ground_truth import Entry, check_entries, read_icdar15
 from crnn_pl.data.labels import DataError, LabelFilter, LoadReport
 from crnn_pl.data.lmdb_store import LmdbRoot, LmdbWordDataset, index_root
-from crnn_pl.data.preprocess import ImageSpec
 from crnn_pl.data.sampling import EpochSampler
 from crnn_pl.data.synth.dataset import SynthWordDataset
 from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer
@@ -63,11 +64,13 @@ class WordDataModule(L.LightningDataModule):
         unknown_characters: str = "drop",
         strict: bool = False,
         seed: int = 0,
+        labels_as_written: bool = False,
     ) -> None:
         super().__init__()
         self.charset = Charset(charset, case_sensitive)
         self.spec = ImageSpec(height=height, width=width, channels=channels, mean=mean, std=std)
-        self.label_filter = LabelFilter(self.charset, CRNN.num_frames(width), unknown_characters)
+        # labels_as_written: evaluation only (crnn-eval), never training: see LabelFilter
+        self.label_filter = LabelFilter(self.charset, CRNN.num_frames(width), unknown_characters, labels_as_written)
         self.augment = build_augment(augment)
         self.batch_size, self.num_workers, self.strict, self.seed = batch_size, num_workers, strict, seed
         self.datasets: dict[str, Dataset] = {}
@@ -136,7 +139,7 @@ class SynthDataModule(WordDataModule):
         frames = CRNN.num_frames(self.spec.width)
         if settings.max_length >= frames:
             # CTC needs a frame per character, plus a blank between repeated characters.
-            raise ValueError(f"dataset.render.max_length={settings.max_length} is too long for "
+            raise ConfigError(f"dataset.render.max_length={settings.max_length} is too long for "
                              f"width {self.spec.width} ({frames} frames); use at most {frames - 1}")
         self.renderer = WordRenderer(self.charset, settings)
         self.train_size, self.val_size, self.val_seed = train_size, val_size, val_seed

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+from crnn_pl.core.preprocess import to_array
 from crnn_pl.data.labels import (
     EMPTY_LABEL,
     MALFORMED,
@@ -25,8 +26,7 @@ from crnn_pl.data.labels import (
     LabelFilter,
     LoadReport,
 )
-from crnn_pl.data.preprocess import to_array
-from crnn_pl.progress import progress
+from crnn_pl.data.progress import progress
 
 ICDAR15_LINE = re.compile(r'^\s*(?P<name>[^,"]+?)\s*,\s*"(?P<label>(?:[^"\\]|\\.)*)"\s*$')
 ESCAPE = re.compile(r"\\(.)")

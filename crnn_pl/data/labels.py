@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from crnn_pl.charset import Charset
+from crnn_pl.core.charset import Charset
+from crnn_pl.core.errors import ConfigError, UserError
+from crnn_pl.core.metrics import alnum36
 
 # Why a sample is skipped; the keys the report counts.
 MISSING_FILE = "missing image file"
@@ -19,11 +21,12 @@ MALFORMED = "malformed ground-truth line"
 EMPTY_LABEL = "empty label"
 OUTSIDE_CHARSET = "characters outside the charset"
 TOO_LONG = "label longer than the model's frames"
+NOTHING_TO_SCORE = "no letter or digit to score"
 
 UNKNOWN_CHARACTER_POLICIES = ("drop", "fold_case")
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """A dataset problem a user must fix; the message names the file (and line or key)."""
 
 
@@ -39,19 +42,26 @@ class LabelFilter:
     `unknown_characters="drop"` skips a label with any character outside the charset;
     `"fold_case"` first swaps such characters for their other case when that one is in the
     charset (e.g. "A" for a lower-case-only dictionary), then drops what is still unknown.
+
+    `as_written` (evaluation: crnn-eval): every label is kept exactly as written, whatever the
+    model's charset, so a model is scored on every crop it is given, as the benchmarks score it;
+    only labels with no letter or digit (nothing the benchmark protocol can compare) are skipped.
     """
 
     charset: Charset
     max_frames: int
     unknown_characters: str = "drop"
+    as_written: bool = False
 
     def __post_init__(self) -> None:
         if self.unknown_characters not in UNKNOWN_CHARACTER_POLICIES:
-            raise ValueError(f"unknown_characters={self.unknown_characters!r}; "
+            raise ConfigError(f"unknown_characters={self.unknown_characters!r}; "
                              f"choose one of {UNKNOWN_CHARACTER_POLICIES}")
 
     def clean(self, label: str) -> tuple[str | None, str | None]:
         """(normalised label, None) when kept, (None, reason) when skipped."""
+        if self.as_written:
+            return (label, None) if alnum36(label) else (None, NOTHING_TO_SCORE)
         text = self.charset.normalize(label)
         if not text:
             return None, EMPTY_LABEL

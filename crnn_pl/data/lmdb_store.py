@@ -19,11 +19,11 @@ import lmdb
 import numpy as np
 from torch.utils.data import Dataset
 
+from crnn_pl.core.preprocess import ImageSpec
 from crnn_pl.data.augment import Augmenter
 from crnn_pl.data.labels import DataError, LabelFilter, LoadReport
-from crnn_pl.data.preprocess import ImageSpec
-from crnn_pl.data.words import Sample, load_sample, seeded
-from crnn_pl.progress import progress
+from crnn_pl.data.progress import progress
+from crnn_pl.data.words import RawSample, Sample, load_sample, seeded
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ def index_root(root: LmdbRoot, label_filter: LabelFilter, report: LoadReport,
     if cache_dir is not None:
         filter_id = (f"{INDEX_VERSION}|{root.fingerprint()}|{label_filter.charset.characters}|"
                      f"{label_filter.charset.case_sensitive}|{label_filter.max_frames}|"
-                     f"{label_filter.unknown_characters}")
+                     f"{label_filter.unknown_characters}|{label_filter.as_written}")
         cache_file = Path(cache_dir) / f"{hashlib.sha1(filter_id.encode()).hexdigest()}.npz"
         if cache_file.is_file():
             cached = np.load(cache_file)
@@ -181,16 +181,21 @@ class LmdbWordDataset(Dataset):
     def __len__(self) -> int:
         return len(self.keys)
 
-    def __getitem__(self, sample_key: int) -> Sample | None:
+    def raw(self, sample_key: int) -> RawSample:
         index = sample_key % len(self.keys)
         root, key = self.roots[self.root_ids[index]], int(self.keys[index])
         name = f"{root.path}:image-{key:09d}"
         image, label = root.get(key)
         if image is None or label is None:
+            return RawSample(None, "", name)
+        return RawSample(image, self.label_filter.clean(label)[0], name)
+
+    def __getitem__(self, sample_key: int) -> Sample | None:
+        image, label, name = self.raw(sample_key)
+        if image is None:
             log.warning("skipping %s: image or label missing", name)
             return None
-        cleaned, _ = self.label_filter.clean(label)
-        return load_sample(image, cleaned, name, self.spec, seeded(self.augment, sample_key))
+        return load_sample(image, label, name, self.spec, seeded(self.augment, sample_key))
 
 
 class LmdbWriter:

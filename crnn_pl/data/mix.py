@@ -10,6 +10,7 @@ every run, a resumed run continues it exactly, and each DDP rank reads its own s
 
 from __future__ import annotations
 
+import bisect
 import pydoc
 from collections.abc import Mapping, Sequence
 
@@ -17,9 +18,10 @@ import numpy as np
 from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import ConcatDataset, Dataset
 
+from crnn_pl.core.errors import ConfigError
 from crnn_pl.data.datamodule import WordDataModule
 from crnn_pl.data.labels import DataError
-from crnn_pl.data.words import Sample
+from crnn_pl.data.words import RawSample, Sample
 
 
 class MixedWordDataset(Dataset):
@@ -27,7 +29,7 @@ class MixedWordDataset(Dataset):
 
     def __init__(self, sources: Sequence[Dataset], shares: Sequence[float], size: int, seed: int = 0) -> None:
         if len(sources) != len(shares) or not sources:
-            raise ValueError("one share per source, and at least one source")
+            raise ConfigError("one share per source, and at least one source")
         total = float(sum(shares))
         self.sources, self.size, self.seed = list(sources), size, seed
         self.bounds = np.cumsum([share / total for share in shares])
@@ -39,6 +41,9 @@ class MixedWordDataset(Dataset):
         draw = np.random.default_rng([self.seed, 7919, key]).random()
         return min(int(np.searchsorted(self.bounds, draw, side="right")), len(self.sources) - 1)
 
+    def raw(self, key: int) -> RawSample:
+        return self.sources[self.source_of(key)].raw(key)
+
     def __getitem__(self, key: int) -> Sample | None:
         return self.sources[self.source_of(key)][key]
 
@@ -46,6 +51,11 @@ class MixedWordDataset(Dataset):
 class KeyedConcatDataset(ConcatDataset):
     """The validation splits one after another, indexed by sample key like every dataset here:
     position = key % size (an evaluation sampler's keys grow with the epoch)."""
+
+    def raw(self, key: int) -> RawSample:
+        position = key % len(self)
+        part = bisect.bisect_right(self.cumulative_sizes, position)
+        return self.datasets[part].raw(position - (self.cumulative_sizes[part - 1] if part else 0))
 
     def __getitem__(self, key: int) -> Sample | None:
         return super().__getitem__(key % len(self))

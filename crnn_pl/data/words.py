@@ -15,12 +15,25 @@ from typing import NamedTuple
 import torch
 from torch.utils.data import Dataset
 
+from crnn_pl.core.preprocess import Augment, ImageInput, ImageSpec, prepare
 from crnn_pl.data.augment import Augmenter
-from crnn_pl.data.preprocess import Augment, ImageInput, ImageSpec, preprocess
 
 log = logging.getLogger(__name__)
 
 Sample = tuple[torch.Tensor, str]
+
+
+def preprocess(image: ImageInput, spec: ImageSpec, augment: Augment | None = None) -> torch.Tensor:
+    """The one preprocessing (`crnn_pl.core.preprocess.prepare`) as a tensor, for training."""
+    return torch.from_numpy(prepare(image, spec, augment))
+
+
+class RawSample(NamedTuple):
+    """A sample before preprocessing: what crnn-eval hands to the one read path."""
+
+    image: ImageInput | None    # None: missing from its store (counted as dropped)
+    label: str
+    name: str                   # where it came from, for messages
 
 
 class WordBatch(NamedTuple):
@@ -60,6 +73,10 @@ class FileWordDataset(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def __getitem__(self, key: int) -> Sample | None:
+    def raw(self, key: int) -> RawSample:
         path, label = self.samples[key % len(self.samples)]
-        return load_sample(path, label, str(path), self.spec, seeded(self.augment, key))
+        return RawSample(path, label, str(path))
+
+    def __getitem__(self, key: int) -> Sample | None:
+        path, label, name = self.raw(key)
+        return load_sample(path, label, name, self.spec, seeded(self.augment, key))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import lightning as L
 
-from crnn_pl.export.checkpoint_backend import CheckpointBackend
+from crnn_pl.core.card import ModelCard
 from crnn_pl.export.exporter import export_checkpoint, verification_images
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ class ExportCallback(L.Callback):
         if not checkpoint:
             log.info("export skipped: no best checkpoint (fast_dev_run, or no validation ran)")
             return
-        card = CheckpointBackend().read_card(Path(checkpoint))
+        card = ModelCard.from_hparams(dict(module.hparams))
         images = verification_images(self.images, self.output_dir / "verify_images", card)
         log.info("exporting %s to %s", checkpoint, self.output_dir)
         export_checkpoint(Path(checkpoint), self.output_dir, self.formats, images, self.device)

@@ -19,12 +19,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from crnn_pl.charset import Charset
-from crnn_pl.data.preprocess import ImageInput, preprocess_batch
-from crnn_pl.export import BACKENDS, EXPORT_FORMATS
-from crnn_pl.export.base import CARD_FILE, Backend, ExportError, ModelCard
-from crnn_pl.export.checkpoint_backend import load_module
+from crnn_pl.core.card import CARD_FILE, ModelCard
+from crnn_pl.core.charset import Charset
+from crnn_pl.core.preprocess import ImageInput, prepare
+from crnn_pl.export.base import ExportError, Trained, writer
 from crnn_pl.model.crnn import CRNN
+from crnn_pl.model.weights import load_crnn
+from crnn_pl.runtime.formats import EXPORT_FORMATS, engine
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +49,14 @@ def verification_batches(images: list[ImageInput], card: ModelCard) -> list[np.n
     batches = []
     for width in (card.width, int(round(card.width * WIDER / 4)) * 4):
         spec = replace(card.spec, width=width)
-        full = preprocess_batch(images, spec).numpy()
+        full = np.stack([prepare(image, spec) for image in images])
         batches += [full[:size] for size in VERIFY_BATCH_SIZES]
     return batches
 
 
-def verify(backend: Backend, path: Path, model: nn.Module, card: ModelCard,
+def verify(name: str, path: Path, model: nn.Module, card: ModelCard,
            images: list[ImageInput], device: str = "cpu") -> Verification:
-    run = backend.load(path, device)
+    run = engine(name).load(path, device)
     charset = card.make_charset()
     worst, agree, total, shapes = 0.0, 0, 0, []
     for batch in verification_batches(images, card):
@@ -63,7 +64,7 @@ def verify(backend: Backend, path: Path, model: nn.Module, card: ModelCard,
             expected = model(torch.from_numpy(batch)).float()
         actual = torch.from_numpy(np.asarray(run(batch), dtype=np.float32))
         if actual.shape != expected.shape:
-            raise ExportError(f"{backend.name}: output shape {tuple(actual.shape)} for input "
+            raise ExportError(f"{name}: output shape {tuple(actual.shape)} for input "
                               f"{batch.shape}, PyTorch gives {tuple(expected.shape)}")
         worst = max(worst, float((actual - expected).abs().max()))
         words = zip(decode(charset, actual), decode(charset, expected), strict=True)
@@ -85,27 +86,27 @@ def export_checkpoint(checkpoint: Path, out_dir: Path, formats: list[str], image
         raise ExportError(f"unknown export formats {unknown}; choose from {list(EXPORT_FORMATS)}")
     if len(images) < max(VERIFY_BATCH_SIZES):
         raise ExportError(f"verification needs at least {max(VERIFY_BATCH_SIZES)} images, got {len(images)}")
-    module = load_module(checkpoint, "cpu")
-    model = module.model.float().eval()
-    card = ModelCard.from_hparams(dict(module.hparams))
+    model, hparams = load_crnn(checkpoint)
+    trained = Trained(model.float().eval(), hparams)
+    card = trained.card
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / CARD_FILE).write_text(card.to_json(), encoding="utf-8")
     manifest = {"checkpoint": str(checkpoint), "card": json.loads(card.to_json()), "formats": {}}
     onnx_path = None
     for name in ordered(formats):
-        backend = BACKENDS[name]
+        backend = writer(name)
         reason = backend.unavailable(device)
         if reason:
             manifest["formats"][name] = {"skipped": reason}
             print(f"skipped {name}: {reason}")
             continue
         if backend.needs_onnx and onnx_path is None:
-            onnx_path = out_dir / BACKENDS["onnx"].file_name
-            BACKENDS["onnx"].export(model, card, onnx_path, None)
+            onnx_path = out_dir / writer("onnx").file_name
+            writer("onnx").export(trained, onnx_path, None)
         path = out_dir / backend.file_name
         started = time.perf_counter()
-        backend.export(model, card, path, onnx_path)
-        check = verify(backend, path, model, card, images, device)
+        backend.export(trained, path, onnx_path)
+        check = verify(name, path, model, card, images, device)
         entry = {"file": backend.file_name, "seconds": round(time.perf_counter() - started, 2),
                  "max_abs_diff": check.max_abs_diff, "tolerance": backend.tolerance,
                  "words_agree": check.words_agree, "words": check.words, "word_tolerance": backend.word_tolerance,

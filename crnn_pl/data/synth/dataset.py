@@ -8,9 +8,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from crnn_pl.core.preprocess import ImageSpec
 from crnn_pl.data.augment import Augmenter
-from crnn_pl.data.preprocess import ImageSpec, preprocess
 from crnn_pl.data.synth.renderer import WordRenderer
+from crnn_pl.data.words import RawSample, preprocess
 
 
 class SynthWordDataset(Dataset):
@@ -32,6 +33,10 @@ class SynthWordDataset(Dataset):
 
     def rng_for(self, key: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, key if self.fresh_every_epoch else key % self.size])
+
+    def raw(self, key: int) -> RawSample:
+        image, label = self.renderer.sample(self.rng_for(key))
+        return RawSample(image, label, f"rendered word {key % self.size if not self.fresh_every_epoch else key}")
 
     def __getitem__(self, key: int) -> tuple[torch.Tensor, str]:
         image, label = self.renderer.sample(self.rng_for(key))

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from crnn_pl.charset import Charset
+from crnn_pl.core.charset import Charset
 from crnn_pl.data.augment import photometric_transforms
 from crnn_pl.data.synth.fonts import FontFile, bundled_fonts
 

@@ -1,11 +1,14 @@
-"""Read word images with any backend: a checkpoint or any exported file, the same way.
+"""The one place images become text, whatever holds the model: a live CRNNModule, a checkpoint,
+safetensors, or any exported file. `read()`, crnn-predict, crnn-eval and the benchmarks all read
+through it, so the same model on the same crops gives the same figure everywhere.
 
     Recognizer("exports/model.onnx").read(["word_1.png"])  ->  [("genaxis", 0.98)]
     Recognizer("en").read(["word_1.png"])                  (the pretrained model shipped in the package)
+    Recognizer.from_runner(run, card)                      (a model in memory, e.g. CRNNModule.read)
 
 The model card travelling with the file gives the charset and the input spec, so nothing but
 the file is needed; images go through the one preprocessing and greedy CTC decoding. Both are
-numpy: reading an ONNX, Paddle or TensorRT file imports neither torch nor Lightning.
+numpy: reading an ONNX or Paddle file imports neither torch nor Lightning.
 
 Files are decoded on a thread pool while the model reads the batch before (Pillow, OpenCV and
 every runtime release the GIL). Crops are padded to the training width; a wider one is squeezed,
@@ -25,9 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from crnn_pl.data.preprocess import ImageInput, ImageSpec, is_blank, normalize_array, read_by_width, to_array
-from crnn_pl.export import BACKENDS, ExportError, format_of
+from crnn_pl.core.card import ModelCard
+from crnn_pl.core.preprocess import ImageInput, ImageSpec, is_blank, normalize_array, read_by_width, to_array
 from crnn_pl.pretrained import UnknownModelError, resolve_model
+from crnn_pl.runtime.engines.base import ModelLoadError, Runner
+from crnn_pl.runtime.formats import engine, format_of
 
 # What a prepared crop is: a model input, None for a blank crop, or why it could not be read.
 Prepared = np.ndarray | None | ValueError
@@ -44,32 +49,41 @@ class Read:
 
 
 class Recognizer:
-    def __init__(self, path: str | Path, export_format: str | None = None, device: str = "cpu") -> None:
+    """Reads word images with one model. `model`: a shipped model's name ("en") or a model file
+    (.onnx, .int8.onnx, .safetensors, .ckpt, .pt, .engine, a Paddle folder); `format` when the
+    name does not tell (crnn_pl.runtime.formats)."""
+
+    def __init__(self, model: str | Path = "en", format: str | None = None, device: str = "cpu") -> None:
         try:
-            self.path = resolve_model(path)      # "en": the model shipped in the package
+            path = resolve_model(model)      # "en": the model shipped in the package
         except UnknownModelError as error:
-            raise ExportError(str(error)) from None
-        if not self.path.exists():
-            raise ExportError(f"{self.path}: no such model file")
-        self.format = export_format or format_of(self.path)
-        if self.format not in BACKENDS:
-            raise ExportError(f"export_format={self.format!r}; choose one of {sorted(BACKENDS)}")
-        backend = BACKENDS[self.format]
-        reason = backend.unavailable(device)
+            raise ModelLoadError(str(error)) from None
+        if not path.exists():
+            raise ModelLoadError(f"{path}: no such model file")
+        self.format = format or format_of(path)
+        reader = engine(self.format)
+        reason = reader.unavailable(device)
         if reason:
-            raise ExportError(f"cannot run {self.format} here: {reason}")
-        self.card = backend.read_card(self.path)
-        self.charset = self.card.make_charset()
-        self.spec: ImageSpec = self.card.spec.for_reading()     # the card's read_max_width applies
-        self.run = backend.load(self.path, device)
+            raise ModelLoadError(f"cannot read {self.format} files here: {reason}")
+        run, card = reader.open(path, device)
+        self.use(run, card, path)
 
-    def logits(self, images: np.ndarray) -> np.ndarray:
-        return self.run(np.ascontiguousarray(images, dtype=np.float32))
+    @classmethod
+    def from_runner(cls, run: Runner, card: ModelCard, source: str = "<in memory>") -> Recognizer:
+        """A recognizer for a model already in memory (CRNNModule.read: `module_runner(model)`)."""
+        recognizer = cls.__new__(cls)
+        recognizer.format = "in-memory"
+        recognizer.use(run, card, source)
+        return recognizer
 
-    def read_tensors(self, images) -> list[tuple[str, float]]:
-        """Already preprocessed images (N, C, H, W), numpy or torch -> (text, confidence) per image."""
-        array = images if isinstance(images, np.ndarray) else images.numpy()
-        return self.charset.decode_greedy(self.logits(array))
+    def use(self, run: Runner, card: ModelCard, source: str | Path) -> None:
+        self.path, self.run, self.card = source, run, card
+        self.charset = card.make_charset()
+        self.spec: ImageSpec = card.spec.for_reading()     # the card's read_max_width applies
+
+    def read_arrays(self, images: np.ndarray) -> list[tuple[str, float]]:
+        """Preprocessed images (N, C, H, W) -> (text, confidence) per image."""
+        return self.charset.decode_greedy(self.run(np.ascontiguousarray(images, dtype=np.float32)))
 
     def read(self, images: Sequence[ImageInput], batch_size: int = 64, workers: int = 2) -> list[tuple[str, float]]:
         """(text, confidence) per image; an unreadable image raises ValueError naming it."""
@@ -111,7 +125,7 @@ class Recognizer:
 
     def read_prepared(self, images: list[ImageInput], prepared: list[Prepared]) -> Iterator[Read]:
         inputs = [p for p in prepared if isinstance(p, np.ndarray)]
-        reads = iter(read_by_width(inputs, self.read_tensors))
+        reads = iter(read_by_width(inputs, self.read_arrays))
         for image, item in zip(images, prepared, strict=True):
             if isinstance(item, ValueError):
                 yield Read(image, error=str(item))

@@ -22,15 +22,12 @@ import glob
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from crnn_pl.export.base import ExportError, ModelCard
-from crnn_pl.export.onnx_backend import OnnxBackend, save_with_card
-
-if TYPE_CHECKING:
-    from torch import nn
+from crnn_pl.core.card import ModelCard
+from crnn_pl.export.base import ExportError, Trained
+from crnn_pl.export.onnx import OnnxWriter, save_with_card
 
 # Calibration knobs. They are constants rather than conf/export options because the export config
 # has no per-backend settings: every format is written by one `export_checkpoint(formats, images)`.
@@ -44,11 +41,10 @@ CALIBRATION_SEED = 7
 CALIBRATION_BATCH = 16          # bounds memory only: MinMax ranges do not depend on it
 
 
-class OnnxInt8Backend(OnnxBackend):
-    """The ONNX backend's runner and card, reading an int8 file written by `quantize`."""
+class OnnxInt8Writer(OnnxWriter):
+    """The fp32 ONNX file quantized by `quantize`; read by the same ONNX engine."""
 
     name = "onnx_int8"
-    file_name = "model.int8.onnx"
     needs_onnx = True
     # Measured with the `make train` model on 200 verification sets like export's (8 rendered words,
     # widths 100 and 160, 18 reads): the largest |logit difference| to PyTorch is 0.55 in a typical
@@ -62,17 +58,17 @@ class OnnxInt8Backend(OnnxBackend):
     def __init__(self, calibration: str | Path | None = None) -> None:
         self.calibration = calibration      # a folder or glob of word crops to calibrate on; None: rendered words
 
-    def export(self, model: nn.Module, card: ModelCard, path: Path, onnx_path: Path | None) -> None:
+    def export(self, trained: Trained, path: Path, onnx_path: Path | None) -> None:
         if onnx_path is None:
             raise ExportError("onnx_int8 is converted from the ONNX export; export onnx first")
-        quantize(onnx_path, path, card, calibration_images(card, self.calibration))
+        quantize(onnx_path, path, trained.card, calibration_images(trained.card, self.calibration))
 
 
 def calibration_images(card: ModelCard, source: str | Path | None = None,
                        count: int = CALIBRATION_IMAGES, seed: int = CALIBRATION_SEED) -> np.ndarray:
     """Model inputs (N, C, H, W) to calibrate activation ranges on: `count` crops drawn (seeded) from
     the files of a folder or glob `source`, skipping files that are not images, else rendered words."""
-    from crnn_pl.data.preprocess import prepare
+    from crnn_pl.core.preprocess import prepare
 
     if source is None:
         from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer

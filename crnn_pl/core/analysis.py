@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from crnn_pl.metrics import alnum36, edit_distance
+from crnn_pl.core.metrics import alnum36, score_reads
 
 # Bucket edges: (upper bound exclusive, name). The last bucket takes everything above.
 LENGTH_BUCKETS = ((2, "1"), (4, "2-3"), (6, "4-5"), (9, "6-8"), (11, "9-10"), (None, "11+"))
@@ -60,14 +60,8 @@ def breakdown(reads: Iterable[Read], key: Callable[[Read], str],
 
 
 def summary(reads: Sequence[Read]) -> dict[str, float]:
-    """acc36, exact (the whole string, case and punctuation included), CER over alnum36 strings."""
-    if not reads:
-        raise ValueError("no reads to summarise")
-    edits = sum(edit_distance(alnum36(r.prediction), alnum36(r.label)) for r in reads)
-    characters = sum(len(alnum36(r.label)) for r in reads)
-    return {"images": len(reads), "acc36": sum(r.correct for r in reads) / len(reads),
-            "exact": sum(r.prediction == r.label for r in reads) / len(reads),
-            "cer": edits / max(characters, 1)}
+    """The text metrics of `crnn_pl.core.metrics` over these reads: exact, acc36, CER, 1-NED."""
+    return score_reads([r.prediction for r in reads], [r.label for r in reads])
 
 
 def alignment(prediction: str, label: str) -> list[tuple[str, str]]:

@@ -11,15 +11,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import lightning as L
-import numpy as np
 import torch
 
-from crnn_pl.charset import Charset
-from crnn_pl.data.preprocess import ImageInput, ImageSpec, prepare, read_by_width
-from crnn_pl.losses import build_loss
-from crnn_pl.metrics import WordMetrics
+from crnn_pl.core.card import ModelCard
+from crnn_pl.core.charset import Charset
+from crnn_pl.core.errors import ConfigError
+from crnn_pl.core.preprocess import ImageInput, ImageSpec
 from crnn_pl.model.crnn import CRNN, PAPER_CHANNELS, count_mflops, count_parameters
+from crnn_pl.model.weights import read_weights, refusing_code
 from crnn_pl.pretrained import resolve_model
+from crnn_pl.runtime.engines.torch_module import module_runner
+from crnn_pl.runtime.recognizer import Recognizer
+from crnn_pl.training.losses import build_loss
+from crnn_pl.training.metrics import WordMetrics
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +61,7 @@ class CRNNModule(L.LightningModule):
         self.save_hyperparameters()
         self.charset = Charset(charset, case_sensitive)
         self.image_spec = ImageSpec(height=height, width=width, channels=channels, mean=mean, std=std,
-                                    max_read_width=read_max_width)
+                                    read_max_width=read_max_width)
         self.model = CRNN(
             num_classes=self.charset.num_classes, in_channels=channels,
             conv_channels=list(conv_channels), hidden_size=hidden_size,
@@ -127,25 +131,38 @@ class CRNNModule(L.LightningModule):
         return False
 
     @classmethod
+    def load_from_checkpoint(cls, checkpoint_path: str | Path, map_location=None, **kwargs) -> CRNNModule:
+        """A checkpoint written by training, or a .safetensors file, read as data only: a file
+        holding Python objects is refused (UnsafeModelError) before anything in it runs."""
+        path = Path(checkpoint_path)
+        if path.suffix == ".safetensors":
+            weights, hparams = read_weights(path)
+            module = cls(**hparams)
+            module.model.load_state_dict(weights)
+            return module.to(map_location) if map_location else module
+        with refusing_code(path):
+            return super().load_from_checkpoint(path, map_location=map_location, weights_only=True, **kwargs)
+
+    @classmethod
     def from_pretrained(cls, name: str | Path = "en", map_location: str = "cpu") -> CRNNModule:
-        """A model shipped in the package (`"en"`, see crnn_pl/pretrained) or any checkpoint path,
-        in eval mode, ready to `read`."""
-        return cls.load_from_checkpoint(str(resolve_model(name)), map_location=map_location).eval()
+        """A model shipped in the package (`"en"`, see crnn_pl/pretrained) or any checkpoint or
+        safetensors path, in eval mode, ready to `read`."""
+        return cls.load_from_checkpoint(resolve_model(name, weights=True), map_location=map_location).eval()
 
     def load_pretrained(self, checkpoint_path: str) -> dict[str, int]:
-        """Start from another checkpoint's weights (fine-tuning, not resuming: no optimiser,
-        schedule or step is taken). The charsets may differ: classifier rows of characters
-        both share (and the blank) are copied, rows of new characters keep their fresh init."""
-        checkpoint = torch.load(resolve_model(checkpoint_path), map_location="cpu", weights_only=False)
-        source = Charset(checkpoint["hyper_parameters"]["charset"],
-                         checkpoint["hyper_parameters"].get("case_sensitive", True))
-        weights = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}
+        """Start from another model's weights (fine-tuning, not resuming: no optimiser, schedule or
+        step is taken), from a checkpoint, a .safetensors file or a shipped model's name. The
+        charsets may differ: classifier rows of characters both share (and the blank) are copied,
+        rows of new characters keep their fresh init."""
+        weights, hparams = read_weights(resolve_model(checkpoint_path, weights=True))
+        source = Charset(hparams["charset"], hparams.get("case_sensitive", True))
         own = self.model.state_dict()
         mismatched = [k for k, v in weights.items()
                       if not k.startswith("classifier.") and (k not in own or own[k].shape != v.shape)]
         if mismatched or set(own) != set(weights):
-            raise ValueError(f"{checkpoint_path}: a different network ({', '.join(mismatched[:3]) or 'other layers'}); "
-                             "pretrained= needs the same model config except the charset")
+            layers = ", ".join(mismatched[:3]) or "other layers"
+            raise ConfigError(f"{checkpoint_path}: a different network ({layers}); "
+                              "pretrained= needs the same model config except the charset")
         rows = [(0, 0)] + [(i + 1, source.characters.index(c) + 1)
                            for i, c in enumerate(self.charset.characters) if c in source.characters]
         for name in ("classifier.weight", "classifier.bias"):
@@ -203,7 +220,7 @@ class CRNNModule(L.LightningModule):
         elif hp.scheduler == "cosine":
             scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
         else:
-            raise ValueError(f"unknown scheduler {hp.scheduler!r}; choose onecycle, cosine or none")
+            raise ConfigError(f"unknown scheduler {hp.scheduler!r}; choose onecycle, cosine or none")
         self.schedule_steps = total_steps       # what a resumed run's restored scheduler must match
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
@@ -215,7 +232,7 @@ class CRNNModule(L.LightningModule):
         for config in self.trainer.lr_scheduler_configs:
             restored = getattr(config.scheduler, "total_steps", getattr(config.scheduler, "T_max", None))
             if planned is not None and restored is not None and restored != planned:
-                raise ValueError(
+                raise ConfigError(
                     f"the checkpoint's LR schedule spans {restored} steps, this config {planned}: resume= (and "
                     "ckpt_path=) continue a run with the overrides it was started with. To train longer, start a "
                     "new run from its weights: pretrained=<checkpoint>")
@@ -236,22 +253,20 @@ class CRNNModule(L.LightningModule):
             total = min(total, trainer.max_steps)
         return max(1, int(total))
 
-    def read_arrays(self, batch: np.ndarray) -> list[tuple[str, float]]:
-        return self.charset.decode_greedy(self(torch.from_numpy(batch).to(self.device)))
+    def recognizer(self) -> Recognizer:
+        """The one read path (crnn_pl.runtime.recognizer) over this module's network, as it is now."""
+        card = ModelCard.from_hparams(dict(self.hparams))
+        return Recognizer.from_runner(module_runner(self.model), card, f"<{type(self).__name__}>")
 
     @torch.no_grad()
     def read(self, images: ImageInput | Sequence[ImageInput], batch_size: int = 64) -> list[tuple[str, float]]:
-        """Recognise word images (paths, PIL images or arrays): a (text, confidence) per image."""
+        """Recognise word images (paths, PIL images or arrays): a (text, confidence) per image,
+        exactly as crnn-predict reads them."""
         if not isinstance(images, (list, tuple)):
             images = [images]
         was_training = self.training
         self.eval()
-        results: list[tuple[str, float]] = []
-        spec = self.image_spec.for_reading()        # as every reader (model.read_max_width)
         try:
-            for start in range(0, len(images), batch_size):
-                arrays = [prepare(image, spec) for image in images[start:start + batch_size]]
-                results.extend(read_by_width(arrays, self.read_arrays))
+            return self.recognizer().read(images, batch_size)
         finally:
             self.train(was_training)
-        return results

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from crnn_pl.charset import BLANK
+from crnn_pl.core.charset import BLANK
 
 
 class CTCLoss(nn.Module):

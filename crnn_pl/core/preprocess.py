@@ -4,8 +4,8 @@ Keep-aspect resize to the model height, squeeze to the width only when the word 
 it, pad on the right, normalise. A fixed width keeps batches rectangular and exported graphs
 simple; right padding with zeros (the normalised mean) is what the model sees in training too.
 
-The core (`prepare`) is numpy, OpenCV and Pillow only, so reading with an exported model needs
-no torch; `preprocess` wraps it as a tensor for training and PyTorch inference.
+Numpy, OpenCV and Pillow only, so reading with an exported model needs no torch; training wraps
+`prepare`'s arrays as tensors (crnn_pl.data.words.preprocess).
 """
 
 from __future__ import annotations
@@ -14,14 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from io import BytesIO
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 from PIL import Image
-
-if TYPE_CHECKING:
-    import torch
 
 ImageInput = str | Path | Image.Image | np.ndarray | bytes
 # A train-time augmentation: uint8 image in, uint8 image out (crnn_pl.data.augment builds them).
@@ -38,22 +34,22 @@ class ImageSpec:
     mean: float = 0.5
     std: float = 0.5
     # Reading only (`reading`, set by `for_reading`): a crop wider than `width` once resized to
-    # `height` keeps its natural width, up to max_read_width in steps of WIDTH_STEP, instead of
+    # `height` keeps its natural width, up to read_max_width in steps of WIDTH_STEP, instead of
     # being squeezed. None squeezes, as training always does (its batches stay rectangular). It is
     # the model's own setting (`model.read_max_width`, kept in checkpoints and export cards): a
     # model trained on squeezed words may read them better squeezed.
-    max_read_width: int | None = None
+    read_max_width: int | None = None
     reading: bool = False
 
     def for_reading(self) -> ImageSpec:
-        """This spec as every reader uses it (the model's max_read_width applies)."""
+        """This spec as every reader uses it (the model's read_max_width applies)."""
         return replace(self, reading=True)
 
     def canvas_width(self, natural_width: int) -> int:
-        if not self.reading or self.max_read_width is None or natural_width <= self.width:
+        if not self.reading or self.read_max_width is None or natural_width <= self.width:
             return self.width
         steps = -(-(natural_width - self.width) // WIDTH_STEP)
-        return min(max(self.max_read_width, self.width), self.width + steps * WIDTH_STEP)
+        return min(max(self.read_max_width, self.width), self.width + steps * WIDTH_STEP)
 
 
 # Canvas widths come in steps of 16 px, so wide crops of similar width share a model call.
@@ -123,7 +119,7 @@ def rescale_to_uint8(array: np.ndarray) -> np.ndarray:
 
 def resize_and_pad(image: np.ndarray, spec: ImageSpec) -> np.ndarray:
     """Keep-aspect resize to spec.height, squeeze if wider than the canvas, pad right with 0. The
-    canvas is spec.width wide (or, reading, up to spec.max_read_width for a wide crop)."""
+    canvas is spec.width wide (or, reading, up to spec.read_max_width for a wide crop)."""
     height, width = image.shape[:2]
     natural_width = max(1, round(width * spec.height / height))
     canvas_width = spec.canvas_width(natural_width)
@@ -166,13 +162,6 @@ def prepare(image: ImageInput, spec: ImageSpec, augment: Augment | None = None) 
     return normalize_array(array, spec)
 
 
-def preprocess(image: ImageInput, spec: ImageSpec, augment: Augment | None = None) -> torch.Tensor:
-    """`prepare` as a torch tensor, for training and PyTorch inference."""
-    import torch
-
-    return torch.from_numpy(prepare(image, spec, augment))
-
-
 def read_by_width(arrays: Sequence[np.ndarray], read_batch: Callable[[np.ndarray], list]) -> list:
     """`read_batch` over prepared crops grouped by canvas width, results back in input order:
     each crop is read at its own width, never padded to a batch-mate's."""
@@ -184,9 +173,3 @@ def read_by_width(arrays: Sequence[np.ndarray], read_batch: Callable[[np.ndarray
         for index, result in zip(indices, read_batch(np.stack([arrays[i] for i in indices])), strict=True):
             results[index] = result
     return results
-
-
-def preprocess_batch(images: list[ImageInput], spec: ImageSpec) -> torch.Tensor:
-    import torch
-
-    return torch.from_numpy(np.stack([prepare(image, spec) for image in images]))

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from crnn_pl.core.errors import UserError
+
 if TYPE_CHECKING:
     import torch
 
@@ -24,17 +26,21 @@ PRESETS: dict[str, tuple[str, bool]] = {
 }
 
 
+class CharsetError(UserError, ValueError):
+    """A charset (preset, characters or file) that cannot be used."""
+
+
 class Charset:
     """An ordered set of characters plus the CTC blank at index 0."""
 
     def __init__(self, characters: str, case_sensitive: bool = True) -> None:
         if not characters:
-            raise ValueError("a charset needs at least one character")
+            raise CharsetError("a charset needs at least one character")
         duplicates = sorted({c for c in characters if characters.count(c) > 1})
         if duplicates:
-            raise ValueError(f"charset has duplicate characters: {duplicates!r}")
+            raise CharsetError(f"charset has duplicate characters: {duplicates!r}")
         if not case_sensitive and characters != characters.lower():
-            raise ValueError("a case-insensitive charset must hold lower-case characters only")
+            raise CharsetError("a case-insensitive charset must hold lower-case characters only")
         self.characters = characters
         self.case_sensitive = case_sensitive
         self._index = {c: i + 1 for i, c in enumerate(characters)}
@@ -42,7 +48,7 @@ class Charset:
     @classmethod
     def preset(cls, name: str) -> Charset:
         if name not in PRESETS:
-            raise ValueError(f"unknown charset preset {name!r}; choose one of {sorted(PRESETS)}")
+            raise CharsetError(f"unknown charset preset {name!r}; choose one of {sorted(PRESETS)}")
         characters, case_sensitive = PRESETS[name]
         return cls(characters, case_sensitive)
 
@@ -54,7 +60,7 @@ class Charset:
         for line_number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
             character = line.rstrip("\r\n")
             if len(character) != 1:
-                raise ValueError(
+                raise CharsetError(
                     f"{path}:{line_number}: expected one character per line, got {character!r}"
                 )
             characters.append(character)
@@ -134,7 +140,7 @@ def build_charset(name: str | None = None, characters: str | None = None,
     """Build a charset from exactly one of a preset name, a string of characters, or a file."""
     given = [value for value in (name, characters, path) if value]
     if len(given) != 1:
-        raise ValueError("give exactly one of a charset preset name, characters, or a file path")
+        raise CharsetError("give exactly one of a charset preset name, characters, or a file path")
     if name:
         return Charset.preset(name)
     if path:

@@ -1,4 +1,4 @@
-"""PaddlePaddle: converted from the ONNX export with x2paddle, run with paddle.inference.
+"""PaddlePaddle: converted from the ONNX export with x2paddle (read by crnn_pl.runtime.engines.paddle).
 
 x2paddle 1.6 predates onnx 1.23; three things make it work (found on this project's machines):
 - `import onnx.version` before it, and a stand-in for the removed `onnx.mapping` module;
@@ -16,14 +16,10 @@ import tempfile
 import types
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import numpy as np
-
-from crnn_pl.export.base import Backend, ExportError, ModelCard, Runner
-
-if TYPE_CHECKING:
-    from torch import nn
+from crnn_pl.core.card import CARD_FILE
+from crnn_pl.export.base import Trained, Writer
+from crnn_pl.runtime.engines.paddle import model_files
 
 
 def install_onnx_mapping_shim() -> None:
@@ -77,27 +73,18 @@ def output_to(log_file: Path):
             os.close(saved[1])
 
 
-def model_files(folder: Path) -> tuple[Path, Path]:
-    """The program and parameter files paddle.jit.save wrote (PIR .json or legacy .pdmodel)."""
-    params = sorted(folder.rglob("*.pdiparams"))
-    programs = sorted(folder.rglob("*.json")) + sorted(folder.rglob("*.pdmodel"))
-    programs = [p for p in programs if p.name != "card.json" and p.stem == params[0].stem] if params else []
-    if not params or not programs:
-        raise ExportError(f"{folder}: no Paddle inference model (*.json or *.pdmodel + *.pdiparams)")
-    return programs[0], params[0]
+class PaddleWriter(Writer):
+    """A folder: inference_model/model.{json,pdiparams} + card.json."""
 
-
-class PaddleBackend(Backend):
     name = "paddle"
-    file_name = "paddle"        # a folder: inference_model/model.{json,pdiparams} + card.json
     needs_onnx = True
 
     def unavailable(self, device: str = "cpu") -> str | None:
-        if importlib.util.find_spec("paddle") is None or importlib.util.find_spec("x2paddle") is None:
-            return "needs paddlepaddle and x2paddle (pip install -e .[paddle])"
-        return None
+        if importlib.util.find_spec("x2paddle") is None:
+            return "writing Paddle needs x2paddle (pip install 'crnn_pl[paddle]')"
+        return super().unavailable(device)
 
-    def export(self, model: nn.Module, card: ModelCard, path: Path, onnx_path: Path | None) -> None:
+    def export(self, trained: Trained, path: Path, onnx_path: Path | None) -> None:
         import onnx
 
         install_onnx_mapping_shim()
@@ -114,28 +101,4 @@ class PaddleBackend(Backend):
             with output_to(path / "x2paddle.log"):     # keep its chatter out of our one line per format
                 onnx2paddle(str(cleaned), str(path), convert_to_lite=False, disable_feedback=True)
         model_files(path)   # raises if x2paddle wrote nothing
-        (path / "card.json").write_text(card.to_json(), encoding="utf-8")
-
-    def load(self, path: Path, device: str = "cpu") -> Runner:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*ccache.*")     # paddle's import-time notice
-            import paddle.inference as paddle_infer
-
-        program, params = model_files(path)
-        config = paddle_infer.Config(str(program), str(params))
-        if device == "cuda":
-            config.enable_use_gpu(256, 0)
-        else:
-            config.disable_gpu()
-        config.disable_glog_info()
-        predictor = paddle_infer.create_predictor(config)
-        input_handle = predictor.get_input_handle(predictor.get_input_names()[0])
-        output_handle = predictor.get_output_handle(predictor.get_output_names()[0])
-
-        def run(images: np.ndarray) -> np.ndarray:
-            input_handle.reshape(images.shape)
-            input_handle.copy_from_cpu(np.ascontiguousarray(images))
-            predictor.run()
-            return output_handle.copy_to_cpu()
-
-        return run
+        (path / CARD_FILE).write_text(trained.card.to_json(), encoding="utf-8")
