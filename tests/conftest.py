@@ -7,22 +7,24 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import lightning as L
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 from crnn_pl import CRNNModule  # noqa: E402
 from crnn_pl.core.charset import Charset  # noqa: E402
-from crnn_pl.core.preprocess import ImageSpec  # noqa: E402
-from crnn_pl.data.words import preprocess  # noqa: E402
+from crnn_pl.core.preprocess import ImageSpec, prepare  # noqa: E402
 from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer  # noqa: E402
+from crnn_pl.data.words import preprocess  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL_MODEL = dict(conv_channels=[16, 32, 48, 48, 96, 96, 96], hidden_size=64)
@@ -75,40 +77,119 @@ def word_files(tmp_path_factory) -> tuple[list[Path], list[str]]:
     return paths, labels
 
 
+TORCH_THREADS = 2       # tests run on 2 cores: keep torch from oversubscribing them
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _torch_threads() -> int:
+    """The thread count, fixed before any session fixture trains (autouse fixtures come first in
+    their scope, and overfit_checkpoint asks for this one): the same training every run."""
+    torch.set_num_threads(TORCH_THREADS)
+    return TORCH_THREADS
+
+
+@pytest.fixture(autouse=True)
+def _few_threads():
+    torch.set_num_threads(TORCH_THREADS)       # again for every test: one may have changed it
+
+
 @pytest.fixture(scope="session")
-def overfit_checkpoint(word_files, tmp_path_factory) -> Path:
-    """A small CRNN trained through Lightning on one fixed batch until it reads every word."""
+def trained_crops(word_files, tmp_path_factory) -> list[Path]:
+    """The word files as the overfit model learns them (resized to its height, squeezed to its
+    width), saved as PNG. At its training width they preprocess to exactly its training inputs; at
+    a wider canvas to those inputs padded on the right, which it learns too. `crnn-export` verifies
+    on them: at its second, wider verification width the word files themselves are squeezed less
+    than in training, and the overfit model reads them as garbage there."""
+    paths, _ = word_files
+    spec = ImageSpec()          # CRNNModule's default (overfit_checkpoint checks it is the model's)
+    folder = tmp_path_factory.mktemp("trained_crops")
+    crops = []
+    for path in paths:
+        model_input = prepare(path, spec)
+        # The right padding is exactly 0 (mid grey, normalised), which no uint8 pixel normalises to.
+        width = int(np.flatnonzero((model_input != 0).any(axis=(0, 1)))[-1]) + 1
+        pixels = np.rint((model_input[0, :, :width] * spec.std + spec.mean) * 255).astype(np.uint8)
+        crop = folder / path.name
+        Image.fromarray(pixels).save(crop)
+        assert np.array_equal(prepare(crop, spec), model_input), crop
+        crops.append(crop)
+    return crops
+
+
+def verification_widths(hparams: dict, image: Path) -> list[int]:
+    """The canvas widths `crnn-export` verifies a model's exports at: its training width and a wider one."""
+    from crnn_pl.core.card import ModelCard
+    from crnn_pl.export.exporter import verification_batches
+
+    card = ModelCard.from_hparams(dict(hparams))
+    return sorted({batch.shape[-1] for batch in verification_batches([image], card)})
+
+
+@pytest.fixture(scope="session")
+def overfit_checkpoint(_torch_threads, word_files, tmp_path_factory) -> Path:
+    """A small CRNN trained through Lightning on one fixed batch until it reads every word, at its
+    training width and with the batch padded on the right to the exporter's wider verification
+    width: every format, onnx_int8 too, is verified on words the model reads (`trained_crops`)."""
     paths, labels = word_files
     L.seed_everything(0)
     module = CRNNModule(lr=3e-3, scheduler="none", **SMALL_MODEL)
-    loader = DataLoader(FileWords(paths, labels, module.image_spec), batch_size=len(paths))
-    trainer = L.Trainer(max_steps=600, accelerator="cpu", logger=False, enable_checkpointing=False,
+    assert module.image_spec == ImageSpec(), "trained_crops squeezes the words for another spec"
+    words = FileWords(paths, labels, module.image_spec)
+    padding = verification_widths(module.hparams, paths[0])[-1] - module.image_spec.width
+    assert padding > 0
+    loader = DataLoader(ConcatDataset([words, RightPadded(words, padding)]), batch_size=len(paths))
+    trainer = L.Trainer(max_steps=1200, accelerator="cpu", logger=False, enable_checkpointing=False,
                         gradient_clip_val=5.0,
                         enable_progress_bar=False, enable_model_summary=False,
-                        callbacks=[StopWhenPerfect(paths, labels)])
+                        callbacks=[stop := StopWhenPerfect(paths, labels, padding)])
     trainer.fit(module, train_dataloaders=loader)
+    assert stop.perfect, f"the overfit model still misreads its words after {trainer.global_step} steps"
     checkpoint = tmp_path_factory.mktemp("ckpt") / "overfit.ckpt"
     trainer.save_checkpoint(checkpoint)
     return checkpoint
 
 
-class StopWhenPerfect(L.Callback):
-    """Ends training once every training word is read exactly (checked every 20 steps)."""
+class RightPadded(Dataset):
+    """A dataset's images with `pixels` more columns of padding on the right (the normalised 0,
+    as preprocessing pads): the same words on a wider canvas."""
 
-    def __init__(self, paths: list[Path], labels: list[str]) -> None:
-        self.paths, self.labels = paths, labels
+    def __init__(self, words: Dataset, pixels: int) -> None:
+        self.words, self.pixels = words, pixels
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __getitem__(self, index: int):
+        image, label = self.words[index]
+        return F.pad(image, (0, self.pixels)), label
+
+
+class StopWhenPerfect(L.Callback):
+    """Ends training once every training word is read exactly, as read() reads it and padded on
+    the right by `padding` pixels (checked every 20 steps)."""
+
+    def __init__(self, paths: list[Path], labels: list[str], padding: int = 0) -> None:
+        self.paths, self.labels, self.padding = paths, labels, padding
+        self.perfect = False
+
+    def on_train_start(self, trainer, module) -> None:
+        assert torch.get_num_threads() == TORCH_THREADS, "train after the thread count is fixed (reproducible)"
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_index) -> None:
         if trainer.global_step % 20 == 0:
             texts = [text for text, _ in module.read(self.paths)]
-            if texts == self.labels:
-                trainer.should_stop = True
+            if texts == self.labels and self.padded_reads(module) == self.labels:
+                trainer.should_stop = self.perfect = True
 
-
-@pytest.fixture(autouse=True)
-def _few_threads():
-    # Tests run on 2 cores; keep torch from oversubscribing them.
-    torch.set_num_threads(2)
+    def padded_reads(self, module) -> list[str]:
+        images = torch.stack([preprocess(path, module.image_spec) for path in self.paths])
+        module.eval()
+        try:
+            with torch.no_grad():
+                padded = F.pad(images, (0, self.padding)).numpy()
+                return [text for text, _ in module.recognizer().read_arrays(padded)]
+        finally:
+            module.train()
 
 
 # --- A user's clone, for the README's commands --------------------------------------------------
@@ -144,7 +225,7 @@ def as_written(command: str, **placeholders: str) -> str:
 
 def make_checkout(folder: Path) -> Path:
     """What `git clone` gives a user (the repository's files, no outputs, data or caches), with
-    `make install` already done: its .venv is the environment running these tests."""
+    `make install` already done (`clone_venv`)."""
     def ignored(directory: str, names: list[str]) -> set[str]:
         patterns = set(shutil.ignore_patterns(*NOT_IN_A_CLONE)(directory, names))
         if Path(directory).resolve() == REPO / "data":
@@ -152,18 +233,68 @@ def make_checkout(folder: Path) -> Path:
         return patterns
 
     shutil.copytree(REPO, folder, symlinks=True, ignore=ignored)
-    (folder / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
-    stamp = Path(sys.prefix) / ".installed"
-    if stamp.is_file():   # installed for this pyproject.toml: make must not reinstall into our venv
-        older = stamp.stat().st_mtime - 1
-        os.utime(folder / "pyproject.toml", (older, older))
+    clone_venv(folder)
     return folder
 
 
+# Installers: a clone's .venv must not hold a way to install into the environment running the tests.
+NOT_LINKED = {"pip", "pip3", f"pip{sys.version_info.major}.{sys.version_info.minor}", "uv"}
+
+
+def clone_venv(checkout: Path) -> Path:
+    """`make install` done in `checkout`, without installing anything: a `.venv` of its own that sees
+    the packages of the environment running the tests (a .pth file) and has its console scripts,
+    with its install stamp newer than the checkout's pyproject.toml. Its python's own prefix is the
+    clone's, so even a `make` that decided to reinstall could only install into the clone."""
+    venv = checkout / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (site_packages,) = venv.glob("lib/python*/site-packages")
+    shared = sorted({sysconfig.get_paths()[kind] for kind in ("purelib", "platlib")})
+    (site_packages / "zz_tests_environment.pth").write_text(
+        "".join(f"import site; site.addsitedir({path!r})\n" for path in shared), encoding="utf-8")
+    for script in Path(sys.executable).parent.iterdir():
+        if script.name not in NOT_LINKED and not (venv / "bin" / script.name).exists():
+            (venv / "bin" / script.name).symlink_to(script)
+    stamp = venv / ".installed"
+    stamp.touch()
+    newer = (checkout / "pyproject.toml").stat().st_mtime + 1
+    if stamp.stat().st_mtime < newer:
+        os.utime(stamp, (newer, newer))
+    return venv
+
+
+# make's own variables. A `make test ARGS=...` running these tests exports them (MAKEFLAGS carries its
+# command-line variables), and a `make` typed in a clone would take them as its own: `make export` would
+# run `crnn-export <pytest's arguments>`. ARGS and VENV are this Makefile's, read from the environment.
+MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "GNUMAKEFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "MAKEFILES",
+                  "MAKE_TERMOUT", "MAKE_TERMERR", "ARGS", "VENV")
+
+
 def user_environment() -> dict[str, str]:
-    """The shell of a user who activated the project's venv."""
+    """The shell of a user who activated the project's venv (none of make's variables set)."""
     bin_dir = str(Path(sys.executable).parent)
-    return dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""), VIRTUAL_ENV=sys.prefix)
+    environment = {name: value for name, value in os.environ.items() if name not in MAKE_VARIABLES}
+    return dict(environment, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""), VIRTUAL_ENV=sys.prefix)
+
+
+def installed_crnn_pl() -> tuple[str, str]:
+    """Where this environment's python imports crnn_pl from outside any checkout, and its install
+    record (pip's direct_url.json: the folder an editable install points at)."""
+    code = ("import importlib.metadata as m, importlib.util as u; print(u.find_spec('crnn_pl').origin); "
+            "print(m.distribution('crnn_pl').read_text('direct_url.json'))")
+    result = subprocess.run([sys.executable, "-I", "-c", code], cwd="/", capture_output=True, text=True, check=True)
+    origin, record = result.stdout.strip().split("\n", 1)
+    return origin, record
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tests_environment_untouched():
+    """No `make` in a clone may reinstall the package into the environment running the tests: after
+    the session its install is what it was (an editable install of this repository stays one)."""
+    before = installed_crnn_pl()
+    yield
+    after = installed_crnn_pl()
+    assert after == before, f"the tests' environment was reinstalled: crnn_pl {before} -> {after}"
 
 
 def run_as_user(command: str, cwd: Path, timeout: int = 600, expect_ok: bool = True) -> subprocess.CompletedProcess:
@@ -178,7 +309,7 @@ def run_as_user(command: str, cwd: Path, timeout: int = 600, expect_ok: bool = T
 def step_of(checkpoint: Path) -> int | None:
     """A checkpoint's global step; None while it is being written (a run killed mid-write)."""
     try:
-        return torch.load(checkpoint, map_location="cpu", weights_only=False)["global_step"]
+        return torch.load(checkpoint, map_location="cpu", weights_only=True)["global_step"]
     except Exception:
         return None
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crnn_pl.data.ground_truth import Entry, read_icdar15
 from crnn_pl.core.metrics import alnum36
+from crnn_pl.data.ground_truth import Entry, read_icdar15
 
 REPO = Path(__file__).resolve().parents[1]
 IIIT5K = REPO.parent / "shared" / "data" / "iiit5k" / "train"

@@ -90,3 +90,25 @@ def test_every_tool_reports_the_same_figure_for_en(crops, tmp_path):
     assert len(set(figures.values())) == 1, figures
     assert float(make_bench.group(1)) == figures["read()"][1], (make_bench.group(0), figures)
     assert read["acc36"] >= 0.5         # a real figure, not an empty read
+
+
+def test_validation_during_training_reads_as_the_read_path_does():
+    """Validation keeps its batched path (tensors from the DataLoader, logits decoded in the module);
+    it reads at the training width, so it equals the read path of a model that squeezes wide crops."""
+    import lightning as L
+
+    from crnn_pl.data.datamodule import SynthDataModule
+
+    module = CRNNModule.from_pretrained("en")
+    module.hparams.read_max_width = None            # validation squeezes: compare like with like
+    datamodule = SynthDataModule(charset=module.hparams.charset, case_sensitive=False, train_size=32, val_size=96,
+                                 batch_size=32, num_workers=0)
+    trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False, accelerator="cpu")
+    logged = trainer.validate(module, datamodule=datamodule, verbose=False)[0]
+    dataset = datamodule.datasets["val"]
+    samples = [dataset.raw(key) for key in range(len(dataset))]
+    texts = [text for text, _ in module.read([s.image for s in samples])]
+    scores = score_reads(texts, [s.label for s in samples])
+    assert 0.5 < scores["exact"] < 1.0, scores           # a model that reads most, not all: a real comparison
+    for logged_name, name in (("val/acc", "exact"), ("val/acc36", "acc36"), ("val/cer", "cer"), ("val/ned", "ned")):
+        assert logged[logged_name] == pytest.approx(scores[name], abs=1e-6), (logged_name, logged, scores)

@@ -20,10 +20,10 @@ from omegaconf import OmegaConf
 
 from conftest import REPO, SMALL_MODEL, run_train, step_of
 from crnn_pl import CRNNModule
-from crnn_pl.core.charset import Charset
 from crnn_pl.cli.sweep import summarise
-from crnn_pl.data.datamodule import SynthDataModule
+from crnn_pl.core.charset import Charset
 from crnn_pl.core.metrics import one_minus_ned
+from crnn_pl.data.datamodule import SynthDataModule
 from crnn_pl.training.module import NonFiniteLossError
 
 TINY_MODEL = ("model.conv_channels=[16,32,48,48,96,96,96]", "model.hidden_size=64")
@@ -161,7 +161,7 @@ RESUME_RUN = ("trainer.deterministic=true", "trainer.precision=32-true", "traine
 
 
 def weights(checkpoint: Path) -> dict[str, torch.Tensor]:
-    return torch.load(checkpoint, map_location="cpu", weights_only=False)["state_dict"]
+    return torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
 
 
 def test_resume_after_sigkill_continues_and_matches_an_uninterrupted_run(tmp_path):

@@ -1,15 +1,18 @@
 import string
+import sys
+import zlib
+from collections import Counter
 
 import numpy as np
 import pytest
 import torch
 
 from crnn_pl.core.charset import Charset
-from crnn_pl.data.datamodule import SynthDataModule
 from crnn_pl.core.preprocess import ImageSpec
+from crnn_pl.data.datamodule import SynthDataModule
 from crnn_pl.data.synth.dataset import SynthWordDataset
 from crnn_pl.data.synth.fonts import SHIPPED_FONT_DIR, bundled_fonts
-from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer
+from crnn_pl.data.synth.renderer import VARIETY_KNOBS, RenderSettings, WordRenderer
 
 
 def test_fonts_come_from_python_packages_not_the_system():
@@ -122,14 +125,56 @@ def ink_columns(image: np.ndarray) -> float:
     return float((image.std(axis=(0, 2)) > 8).mean())
 
 
-@pytest.mark.parametrize("knob", ["curve_prob", "char_jitter_prob", "neighbour_prob", "tight_crop_prob",
-                                  "large_rotation_prob", "texture_prob", "blend_prob", "uneven_light_prob",
-                                  "low_contrast_prob", "tiny_prob"])
-def test_every_variety_knob_renders_valid_changed_crops(knob):
-    plain = render_with()
-    varied = render_with(**{knob: 1.0})
+class DrawsBySite:
+    """Stands in for a numpy Generator: each draw depends only on the seed, the place in the code
+    that draws it and how many draws that place made before. A branch that draws numbers of its own
+    (a variety knob turned on) leaves every other draw as it was, so a knob that draws and then
+    changes nothing renders the very crops it renders off. (With one Generator its extra draws
+    would shift every later draw: font colour, margins, noise, and the crop would differ anyway.)"""
+
+    def __init__(self, seed: int) -> None:
+        self.seed, self.draws = seed, Counter()
+
+    def __getattr__(self, method: str):
+        def draw(*args, **kwargs):
+            caller = sys._getframe(1)
+            site = f"{caller.f_code.co_filename}:{caller.f_code.co_name}:{caller.f_lasti}:{method}"
+            self.draws[site] += 1
+            generator = np.random.default_rng([self.seed, zlib.crc32(site.encode()), self.draws[site]])
+            return getattr(generator, method)(*args, **kwargs)
+        return draw
+
+
+def render_alike(**knobs) -> list[np.ndarray]:
+    """render_with's twelve crops, each knob setting drawing the same numbers (DrawsBySite)."""
+    renderer = WordRenderer(Charset.preset("alnum36"), RenderSettings(**knobs))
+    return [renderer.render("Crossroads", DrawsBySite(i)) for i in range(12)]
+
+
+def differing(crops: list[np.ndarray], others: list[np.ndarray]) -> int:
+    return sum(a.shape != b.shape or not np.array_equal(a, b) for a, b in zip(crops, others, strict=True))
+
+
+@pytest.mark.parametrize("knob", VARIETY_KNOBS)
+def test_every_variety_knob_changes_the_crops_it_renders(knob):
+    """Each knob alone, on against off over the same draws: most crops change, and only by what the
+    knob does. `variety` (dataset.render.variety) 0 turns it off again."""
+    plain = render_alike()
+    assert differing(render_alike(), plain) == 0            # the comparison is exact: same draws, same crops
+    varied = render_alike(**{knob: 1.0})
     assert all(image.dtype == np.uint8 and image.ndim == 3 and min(image.shape[:2]) >= 4 for image in varied)
-    assert any(a.shape != b.shape or not np.array_equal(a, b) for a, b in zip(plain, varied, strict=True))
+    assert differing(varied, plain) >= 9, f"{knob}=1 changed {differing(varied, plain)} of 12 crops"
+    assert differing(render_alike(**{knob: 1.0}, variety=0.0), plain) == 0
+
+
+def test_a_knob_that_draws_but_does_nothing_changes_no_crop(monkeypatch):
+    """What the knob test rests on: neighbouring words picked (numbers drawn) and then never drawn
+    on the crop render exactly the crops of neighbour_prob=0, where one Generator's shifted
+    draws would have changed them all the same."""
+    picked = WordRenderer._neighbour_texts
+    monkeypatch.setattr(WordRenderer, "_neighbour_texts", lambda self, rng: (picked(self, rng), None)[1])
+    assert differing(render_alike(neighbour_prob=1.0), render_alike()) == 0
+    assert differing(render_with(neighbour_prob=1.0), render_with()) >= 9
 
 
 def test_a_word_rotated_fifteen_degrees_keeps_its_ends():

@@ -44,7 +44,7 @@ def test_short_training_writes_checkpoints_logs_and_summary(tmp_path):
     assert re.search(r"best/checkpoint\s+\S*" + re.escape(best[0].name), output)
     assert re.search(r"best/val_acc\s+\d\.\d{4}", output)
     assert list((tmp_path / "tensorboard").rglob("events.out.tfevents.*"))
-    state = torch.load(checkpoints / "last.ckpt", map_location="cpu", weights_only=False)
+    state = torch.load(checkpoints / "last.ckpt", map_location="cpu", weights_only=True)
     assert state["epoch"] == 1 and state["global_step"] == 16
     assert state["hyper_parameters"]["charset"] == "0123456789abcdefghijklmnopqrstuvwxyz"
     # ExportCallback: after fit, the best checkpoint went to every format that runs here, verified.
@@ -65,7 +65,7 @@ def test_focal_ctc_settings_reach_the_trained_module(tmp_path):
         "export=none", "logger=none", f"hydra.run.dir={tmp_path}",
     )
     checkpoint = tmp_path / "checkpoints" / "last.ckpt"
-    hparams = torch.load(checkpoint, map_location="cpu", weights_only=False)["hyper_parameters"]
+    hparams = torch.load(checkpoint, map_location="cpu", weights_only=True)["hyper_parameters"]
     assert (hparams["loss"], hparams["focal_alpha"], hparams["focal_gamma"]) == ("focal_ctc", alpha, gamma)
     module = CRNNModule.load_from_checkpoint(checkpoint, map_location="cpu")
     assert isinstance(module.loss_fn, FocalCTCLoss)
@@ -76,3 +76,36 @@ def test_fast_dev_run_skips_the_export(tmp_path):
     result = run_train("debug=fast", *TINY_MODEL, f"hydra.run.dir={tmp_path}")
     assert "export skipped: no best checkpoint" in result.stdout + result.stderr
     assert not (tmp_path / "export").exists()
+
+
+def train_expecting_an_error(tmp_path, *overrides: str, full_error: bool = False):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, HYDRA_FULL_ERROR="1") if full_error else {k: v for k, v in os.environ.items()
+                                                                      if k != "HYDRA_FULL_ERROR"}
+    return subprocess.run([sys.executable, str(REPO / "train.py"), *TINY_MODEL, "logger=none", "export=none",
+                           f"hydra.run.dir={tmp_path / 'run'}", *overrides], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    (("dataset.train_size=8", "dataset.batch_size=16"),
+     "error: synth: the training split holds 8 samples, fewer than one batch of dataset.batch_size=16"),
+    (("charset=file", "charset.path=dict.txt"), "error: dict.txt:2: expected one character per line, got 'ab'"),
+    (("dataset=icdar15", "dataset.train_dir=no_such_folder"), "error: no_such_folder: folder not found"),
+])
+def test_a_mistake_a_user_can_fix_is_one_line(tmp_path, overrides, message):
+    """Raised inside a DataModule hook or while building the charset, not a Lightning traceback."""
+    (tmp_path / "dict.txt").write_text("a\nab\nc\n", encoding="utf-8")
+    result = train_expecting_an_error(tmp_path, *overrides)
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert result.stderr.strip().splitlines()[-1].startswith(message), result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+
+
+def test_hydra_full_error_shows_the_traceback(tmp_path):
+    result = train_expecting_an_error(tmp_path, "dataset.train_size=8", "dataset.batch_size=16", full_error=True)
+    assert result.returncode == 1 and "Traceback" in result.stderr
+    assert "fewer than one batch of dataset.batch_size=16" in result.stderr

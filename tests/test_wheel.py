@@ -1,26 +1,29 @@
-"""Install as users install: the wheel, not the source tree, into a new virtualenv, from the package
-index, and run from a folder outside the repository.
+"""Install as users install: the README's install commands, as written, in a clone, each into a new
+virtualenv (activated: its bin first on PATH), from the package index; then the tools run from a
+folder outside the repository.
 
-- The base install (`pip install crnn_pl-*.whl`): numpy, Pillow, OpenCV and ONNX Runtime, nothing of
-  training. `crnn-predict` reads with the shipped model and with an exported ONNX file.
-- The full install (`pip install torch==2.13.0 && pip install 'crnn_pl-*.whl[train,export]'`): every
-  console script, with the configs, word list, fonts and shipped model inside the wheel.
+- The base install (`pip install .`): numpy, Pillow, OpenCV and ONNX Runtime, nothing of training.
+  `crnn-predict` reads with the shipped model and with an exported ONNX file.
+- The full install (`pip install torch==2.13.0 && pip install '.[train,export]'`): every console
+  script, with the configs, word list, fonts and shipped model inside the installed package.
 
 Nothing is borrowed from the environment running the tests: each virtualenv gets its packages from
-pip (its cache makes a second run quick).
+pip (its cache makes a second run quick). `pip install .` builds a wheel and installs it, not editable.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, make_checkout
+from conftest import REPO, as_written, make_checkout
 
 pytestmark = pytest.mark.slow
 TINY = ["model.conv_channels=[16,32,48,48,96,96,96]", "model.hidden_size=64"]
@@ -30,37 +33,40 @@ BIN = Path(sys.executable).parent
 
 def run(command: list[str], cwd: Path, timeout: int = 900, expect: int = 0) -> subprocess.CompletedProcess:
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    assert result.returncode == expect, f"$ {' '.join(map(str, command))}\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    shown = " ".join(map(str, command))
+    assert result.returncode == expect, f"$ {shown}\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
     return result
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    """The wheel built from a clean copy of the repository."""
-    work = tmp_path_factory.mktemp("wheel")
-    source = make_checkout(work / "source")
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(work / "dist"),
-         str(source)], work)
-    return next((work / "dist").glob("crnn_pl-*.whl"))
-
-
-def new_venv(folder: Path, *requirements: str) -> Path:
-    """A new virtualenv with its own pip, `pip install` run on each requirement line in turn;
-    returns its bin folder."""
-    run([sys.executable, "-m", "venv", str(folder)], folder.parent)
-    for line in requirements:
-        run([str(folder / "bin" / "pip"), "install", "--quiet", *line.split()], folder.parent)
-    return folder / "bin"
-
-
-@pytest.fixture(scope="module")
-def base_install(wheel, tmp_path_factory) -> Path:
-    return new_venv(tmp_path_factory.mktemp("base") / "venv", str(wheel))
+def install_as_written(command: str, folder: Path) -> Path:
+    """A new virtualenv in `folder`, and the README's install `command` run in a fresh clone with that
+    virtualenv activated; returns its bin folder."""
+    venv = folder / "venv"
+    run([sys.executable, "-m", "venv", str(venv)], folder)
+    checkout = make_checkout(folder / "crnn_pl")
+    development = checkout / ".venv"        # a user's clone has no development environment in it
+    if development.is_symlink():
+        development.unlink()
+    else:
+        shutil.rmtree(development)
+    env = dict(os.environ, PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", VIRTUAL_ENV=str(venv),
+               PIP_QUIET="1")
+    env.pop("PYTHONPATH", None)
+    result = subprocess.run(as_written(command), shell=True, executable="/bin/bash", cwd=checkout, env=env,
+                            capture_output=True, text=True, timeout=1800)
+    assert result.returncode == 0, f"$ {command}\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    return venv / "bin"
 
 
 @pytest.fixture(scope="module")
-def full_install(wheel, tmp_path_factory) -> Path:
-    return new_venv(tmp_path_factory.mktemp("full") / "venv", "torch==2.13.0", f"{wheel}[train,export]")
+def base_install(tmp_path_factory) -> Path:
+    return install_as_written("pip install .", tmp_path_factory.mktemp("base"))
+
+
+@pytest.fixture(scope="module")
+def full_install(tmp_path_factory) -> Path:
+    return install_as_written("pip install torch==2.13.0 && pip install '.[train,export]'",
+                              tmp_path_factory.mktemp("full"))
 
 
 @pytest.fixture(scope="module")
@@ -84,11 +90,12 @@ def test_the_base_install_reads_with_the_shipped_model_and_an_export(base_instal
     paths, labels = word_files
     folder = tmp_path / "elsewhere"
     folder.mkdir()
-    shipped = run([str(base_install / "crnn-predict"), *map(str, paths[:4])], folder)
-    assert [line.split("\t")[1] for line in shipped.stdout.splitlines()] == labels[:4]    # en, inside the wheel
+    shutil.copy(paths[0], folder / "word_1.png")
+    shipped = run([str(base_install / "crnn-predict"), "word_1.png", *map(str, paths[1:4])], folder)
+    assert [line.split("\t")[1] for line in shipped.stdout.splitlines()] == labels[:4]    # en, inside the package
     exported = run([str(base_install / "crnn-predict"), *map(str, paths), "--model-path", str(exported_onnx)], folder)
     assert [line.split("\t")[1] for line in exported.stdout.splitlines()] == labels
-    assert sorted(p.name for p in folder.iterdir()) == []       # reading writes nothing
+    assert sorted(p.name for p in folder.iterdir()) == ["word_1.png"]       # reading writes nothing
 
 
 def test_the_base_install_says_which_extra_a_training_tool_needs(base_install, tmp_path):

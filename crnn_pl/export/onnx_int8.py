@@ -2,17 +2,13 @@
 
 Convolutions and the classifier run in int8 (QDQ format: int8 weights per output channel, uint8
 activations whose ranges are calibrated on word images); ONNX Runtime's static quantization has
-no int8 LSTM, so the two LSTMs stay float32. Measured with the `make train` model (crnn_small) on one CPU
-thread: 0.53x the fp32 latency at batch 1, 0.48x at batch 64, 61% of the file size, and IIIT5K
-acc36 0.7115 against fp32's 0.7075.
-QOperator format runs exactly as fast here; QDQ is what other execution providers take. Weight
-scales per channel or per tensor read IIIT5K alike (0.7115, 0.7105); per channel suits the folded
-BatchNorm's very different channel ranges.
+no int8 LSTM, so the two LSTMs stay float32. QDQ is what other execution providers take; weight
+scales per channel suit the folded BatchNorm's very different channel ranges.
 
-Not done, measured: quantizing the LSTMs dynamically as well (quantize_dynamic) brings latency to
-0.37x and the file to a quarter, but scales each batch's activations by that batch's own range, so
-a crop's read would depend on the crops batched with it (1 in 512 IIIT5K reads changed between
-batch 1 and 64). Static ranges read every crop the same in any batch.
+Not done: quantizing the LSTMs dynamically as well (quantize_dynamic) is faster still, but scales
+each batch's activations by that batch's own range, so a crop's read would depend on the crops
+batched with it. Static ranges read every crop the same in any batch. The measurements behind
+these choices: docs/decisions.md.
 """
 
 from __future__ import annotations
@@ -31,11 +27,9 @@ from crnn_pl.export.onnx import OnnxWriter, save_with_card
 
 # Calibration knobs. They are constants rather than conf/export options because the export config
 # has no per-backend settings: every format is written by one `export_checkpoint(formats, images)`.
-# Measured with the `make train` model on IIIT5K: 16 words leave activation ranges too narrow (logits off by up to 9),
-# 256 read no better than 64 (acc36 0.7110 against 0.7115) and take 2.3 s instead of 1. MinMax ranges:
-# entropy calibration gave the very same model, percentile (99.999) clipped real crops' outliers
-# (acc36 0.7085, logits off by up to 3.0). The seed is not the verification words' (2024):
-# verifying on the words it was calibrated on would flatter the quantized model.
+# Fewer words leave activation ranges too narrow, more read no better and take longer; MinMax ranges,
+# since percentile ranges clip real crops' outliers (docs/decisions.md). The seed is not the
+# verification words' (2024): verifying on the words it was calibrated on would flatter the model.
 CALIBRATION_IMAGES = 64
 CALIBRATION_SEED = 7
 CALIBRATION_BATCH = 16          # bounds memory only: MinMax ranges do not depend on it
@@ -46,12 +40,9 @@ class OnnxInt8Writer(OnnxWriter):
 
     name = "onnx_int8"
     needs_onnx = True
-    # Measured with the `make train` model on 200 verification sets like export's (8 rendered words,
-    # widths 100 and 160, 18 reads): the largest |logit difference| to PyTorch is 0.55 in a typical
-    # set, 2.2 at the 99th percentile, 2.5 at most (1.4 on 2,000 IIIT5K crops). 1.2% of reads differ
-    # from fp32's, mostly words fp32 itself is unsure of (median confidence 0.83, against 0.995 over
-    # all reads), so 17% of sets hold a differing word, none more than 2 of 18. Requiring every word
-    # would fail about one training run's export in six; more than 2 of 18 differing still fails it.
+    # int8 is lossy by design: a few reads differ from fp32's, mostly words fp32 itself is unsure of,
+    # so requiring every word would fail good exports; these bounds still catch a broken one
+    # (docs/decisions.md).
     tolerance = 3.0
     word_tolerance = 0.12
 
