@@ -1,4 +1,4 @@
-# make install | train | test | lint. Every target installs first (idempotent, fast when done).
+# make install | train | test | test-fast | lint. Every target installs first (idempotent, fast when done).
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 BENCH_PINS := rapidocr-onnxruntime==1.4.4 pyclipper==1.4.0 shapely==2.2.0
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: install train test export bench lint clean
+.PHONY: install train test test-fast export bench lint clean
 
 install: $(STAMP)
 
@@ -26,6 +26,10 @@ train: install
 
 test: install
 	$(PYTHON) -m pytest -q $(ARGS)
+
+# The developer loop (20 s on 2 cores): every test not marked slow (no training runs, clones or wheels).
+test-fast: install
+	$(PYTHON) -m pytest -q -m "not slow" $(ARGS)
 
 # The newest run's best checkpoint to every format, verified (ARGS="model=... 'export.formats=[onnx]'").
 export: install

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from PIL import Image
 
 from conftest import REPO
@@ -51,6 +52,7 @@ def test_breakdowns_and_summary():
     assert scores["cer"] == (0 + 1 + 1 + 1) / (1 + 12 + 4 + 4)
 
 
+@pytest.mark.slow
 def test_bench_real_scores_a_folder_of_known_words(overfit_checkpoint, word_files, tmp_path):
     paths, labels = word_files
     folder = tmp_path / "data" / "iiit5k" / "train"

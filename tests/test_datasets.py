@@ -227,6 +227,7 @@ def test_collate_counts_dropped_samples():
     assert batch.labels == [] and batch.dropped == 2
 
 
+@pytest.mark.slow
 def test_train_py_on_an_icdar15_folder(icdar_folder, tmp_path):
     result = run_train("dataset=icdar15", f"dataset.train_dir={icdar_folder}", "dataset.val_fraction=0.25",
                        "debug=fast", *TINY_MODEL, f"hydra.run.dir={tmp_path}")
@@ -235,6 +236,7 @@ def test_train_py_on_an_icdar15_folder(icdar_folder, tmp_path):
     assert "val/acc" in output
 
 
+@pytest.mark.slow
 def test_train_py_on_an_lmdb(fixture_lmdb, tmp_path):
     root, _ = fixture_lmdb
     result = run_train("dataset=lmdb", f"dataset.train_roots=[{root}]", f"dataset.val_roots=[{root}]",

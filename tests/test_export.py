@@ -45,6 +45,7 @@ def exported(overfit_checkpoint, trained_crops, tmp_path_factory) -> tuple[Path,
     return out_dir, result.stdout
 
 
+@pytest.mark.slow
 def test_every_backend_matches_pytorch(exported):
     out_dir, stdout = exported
     manifest = json.loads((out_dir / "manifest.json").read_text())
@@ -59,6 +60,7 @@ def test_every_backend_matches_pytorch(exported):
     assert "skipped tensorrt: needs the tensorrt package and a CUDA GPU" in stdout
 
 
+@pytest.mark.slow
 def test_int8_export_is_verified_quantized_and_smaller(exported):
     import onnx
 
@@ -80,6 +82,7 @@ def test_int8_export_is_verified_quantized_and_smaller(exported):
     assert any(line.startswith("onnx_int8") for line in stdout.splitlines())
 
 
+@pytest.mark.slow
 def test_int8_reads_the_verification_words_as_fp32_does(exported, word_files):
     out_dir, _ = exported
     paths, labels = word_files
@@ -88,6 +91,7 @@ def test_int8_reads_the_verification_words_as_fp32_does(exported, word_files):
     assert [text for text, _ in int8.read(paths)] == [text for text, _ in fp32.read(paths)] == labels
 
 
+@pytest.mark.slow
 def test_exports_read_the_verification_words_at_both_widths(exported, trained_crops, overfit_checkpoint, word_files):
     """What the export's own check compares (each file against PyTorch, with int8 allowed 2 of 18
     differing words) read independently, through crnn_pl's Recognizer: each file reads every
@@ -104,6 +108,7 @@ def test_exports_read_the_verification_words_at_both_widths(exported, trained_cr
             assert [text for text, _ in recognizer.read_arrays(images)] == labels, (file_name, width)
 
 
+@pytest.mark.slow
 def test_int8_reading_imports_no_torch(exported, word_files):
     out_dir, _ = exported
     paths, labels = word_files
@@ -113,6 +118,7 @@ def test_int8_reading_imports_no_torch(exported, word_files):
     assert run([sys.executable, "-c", code]).stdout.splitlines() == [labels[0], "[]"]
 
 
+@pytest.mark.slow
 def test_int8_calibrates_on_a_folder_of_crops(exported, overfit_checkpoint, word_files, tmp_path):
     out_dir, _ = exported
     paths, _ = word_files
@@ -158,6 +164,7 @@ def test_word_tolerance_is_a_share_of_the_verification_words():
     assert all(writer(name).word_tolerance == 0 for name in EXPORT_FORMATS if name != "onnx_int8")
 
 
+@pytest.mark.slow
 def test_onnx_is_self_describing_with_dynamic_batch_and_width(exported):
     import onnx
     import onnxruntime as ort
@@ -173,6 +180,7 @@ def test_onnx_is_self_describing_with_dynamic_batch_and_width(exported):
     assert logits.shape == (3, 140 // 4 + 1, 37)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["ckpt", *EXPORTED, *QUANTIZED])
 def test_predict_reads_tuongan_with_every_backend(name, exported, overfit_checkpoint, word_files, tmp_path):
     out_dir, _ = exported
@@ -188,6 +196,7 @@ def test_predict_reads_tuongan_with_every_backend(name, exported, overfit_checkp
     assert f"error: {broken}: cannot read image" in result.stderr
 
 
+@pytest.mark.slow
 def test_predict_module_folder_and_jsonl(exported, word_files):
     out_dir, _ = exported
     paths, labels = word_files
@@ -198,6 +207,7 @@ def test_predict_module_folder_and_jsonl(exported, word_files):
     assert all(0.0 < row["confidence"] <= 1.0 for row in rows)
 
 
+@pytest.mark.slow
 def test_recognizer_needs_only_the_exported_file(exported, word_files):
     out_dir, _ = exported
     paths, labels = word_files
@@ -206,6 +216,7 @@ def test_recognizer_needs_only_the_exported_file(exported, word_files):
         assert texts == labels
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["ckpt", "onnx", "paddle"])
 def test_eval_scores_a_folder_and_writes_predictions(name, exported, overfit_checkpoint, word_files, tmp_path):
     out_dir, _ = exported
@@ -224,6 +235,7 @@ def test_eval_scores_a_folder_and_writes_predictions(name, exported, overfit_che
     assert len(rows) == 16 and all(row["exact"] == "1" for row in rows)
 
 
+@pytest.mark.slow
 def test_a_mismatching_backend_fails_the_export(overfit_checkpoint, word_files, tmp_path, monkeypatch):
     onnx_engine = engine("onnx")
     load = onnx_engine.load

@@ -5,10 +5,13 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from conftest import REPO
 from crnn_pl import CRNNModule
+
+pytestmark = pytest.mark.slow      # every test here reads with conftest's overfit model (trained for it)
 
 
 def test_overfit_one_batch_to_every_word(overfit_checkpoint, word_files):

@@ -39,6 +39,8 @@ from conftest import (
 from crnn_pl import CRNNModule, Recognizer
 from crnn_pl.pretrained import resolve_model
 
+pytestmark = pytest.mark.slow      # every test here works in a clone of the repository
+
 # Size-shrinking overrides, the only thing appended to the README's commands.
 TINY = "'model.conv_channels=[16,32,48,48,96,96,96]' model.hidden_size=64"
 FEW = "trainer.max_epochs=1 dataset.train_size=64 dataset.val_size=32"
@@ -199,7 +201,7 @@ def test_gpu_commands_compose(clone):
 TORCHRUN = ("torchrun --nnodes=2 --nproc-per-node=8 --node-rank=$NODE_RANK --master-addr=$MASTER \\",
             "train.py trainer=ddp trainer.devices=8 trainer.num_nodes=2 hydra.run.dir=outputs/big_run")
 SRUN = ("srun --nodes=2 --ntasks-per-node=8 --gpus-per-node=8 python train.py trainer=ddp trainer.devices=8 "
-        "trainer.num_nodes=2")
+        "trainer.num_nodes=2 hydra.run.dir=outputs/big_run")
 
 
 def test_multi_node_launch_lines_compose(clone):
@@ -215,8 +217,8 @@ def test_multi_node_launch_lines_compose(clone):
         assert config.trainer.strategy == "ddp" and config.trainer.accelerator == "gpu", command
         assert config.trainer.num_nodes == int(re.search(rf"--{nodes}=(\d+)", launcher)[1]) == 2, command
         assert config.trainer.devices == int(re.search(rf"--{per_node}=(\d+)", launcher)[1]) == 8, command
-    # every torchrun rank, started apart on each node, writes into the one run folder it names
-    assert configs["torchrun"].hydra.run.dir == "outputs/big_run"
+    # every rank, started apart on each node, writes into the one run folder the line names
+    assert configs["torchrun"].hydra.run.dir == configs["srun"].hydra.run.dir == "outputs/big_run"
 
 
 @NEEDS_GPU

@@ -63,6 +63,7 @@ def run_blocked(*arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_predict_with_onnx_imports_no_training_stack(onnx_model, word_files, blank_crops, tmp_path):
     paths, labels = word_files
     empty_folder = tmp_path / "no_images"
@@ -91,6 +92,7 @@ def test_help_loads_neither_torch_nor_onnxruntime():
     assert not imported & {*TRAINING_STACK, "onnxruntime", "onnx"}, imported & {*TRAINING_STACK, "onnxruntime"}
 
 
+@pytest.mark.slow
 def test_min_confidence_marks_low_reads(onnx_model, word_files, blank_crops):
     paths, labels = word_files
     result = run_blocked(str(paths[0]), str(blank_crops[0]), "--model-path", str(onnx_model),
@@ -101,6 +103,7 @@ def test_min_confidence_marks_low_reads(onnx_model, word_files, blank_crops):
     assert rows[1] == {"path": str(blank_crops[0]), "text": "", "confidence": 0.0, "accepted": False}
 
 
+@pytest.mark.slow
 def test_read_stream_keeps_order_across_batches_and_threads(onnx_model, word_files, blank_crops, tmp_path):
     paths, labels = word_files
     broken = tmp_path / "broken.png"

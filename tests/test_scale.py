@@ -44,6 +44,7 @@ def fixture_words_in_validation(word_files, size: int) -> list[int]:
     return learnt
 
 
+@pytest.mark.slow
 def test_ddp_on_two_cpu_processes_validates_the_whole_set(overfit_checkpoint, word_files, tmp_path):
     """2-process DDP (gloo) through train.py reports what one process reports on the same
     checkpoint and validation set: the metrics cover every shard, not rank 0's.
@@ -94,6 +95,7 @@ def printed_table(output: str) -> list[list[str]]:
             for line in output.splitlines() if re.match(r"\| \d+ \|", line)]
 
 
+@pytest.mark.slow
 def test_a_sweep_ends_with_a_summary_table(overfit_checkpoint, word_files, tmp_path):
     # Each run fine-tunes the overfit fixture for 4 steps and validates on words it learnt (see
     # the DDP test): a small learning rate keeps most of them read, a large one loses them, so
@@ -146,6 +148,7 @@ def test_sweep_summary_sorts_best_first_and_falls_back_to_the_last_accuracy(tmp_
                                               ["2", "model.lr=2", "-"], ["0", "model.lr=0", "0.2000"]]
 
 
+@pytest.mark.slow
 def test_ddp_inside_a_sweep_is_refused_clearly(tmp_path):
     command = [sys.executable, str(REPO / "train.py"), "-m", "loss=ctc,focal_ctc", "trainer=ddp",
                "trainer.accelerator=cpu", "trainer.devices=2", "debug=fast", *TINY_MODEL,
@@ -164,6 +167,7 @@ def weights(checkpoint: Path) -> dict[str, torch.Tensor]:
     return torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill_continues_and_matches_an_uninterrupted_run(tmp_path):
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     run_train(*RESUME_RUN, f"hydra.run.dir={straight}")
@@ -190,6 +194,7 @@ def test_resume_after_sigkill_continues_and_matches_an_uninterrupted_run(tmp_pat
         assert torch.allclose(resumed[name].float(), value.float(), atol=1e-5), name
 
 
+@pytest.mark.slow
 def test_pretrained_starts_a_new_run_with_another_charset(overfit_checkpoint, tmp_path):
     module = CRNNModule(charset=Charset.preset("printable94").characters, case_sensitive=True, **SMALL_MODEL)
     rows = module.load_pretrained(str(overfit_checkpoint))
@@ -210,6 +215,7 @@ def source_index(character: str) -> int:
     return Charset.preset("alnum36").encode(character)[0]
 
 
+@pytest.mark.slow
 def test_pretrained_and_resume_together_are_refused(overfit_checkpoint, tmp_path):
     command = [sys.executable, str(REPO / "train.py"), "debug=fast", f"pretrained={overfit_checkpoint}",
                f"ckpt_path={overfit_checkpoint}", *TINY_MODEL, f"hydra.run.dir={tmp_path}"]
@@ -282,6 +288,7 @@ def test_nonfinite_losses_are_skipped_counted_and_stop_a_diverged_run():
         fit(diverged, 10, NaNLosses(set(range(100))))
 
 
+@pytest.mark.slow
 def test_optuna_search_runs_trials_and_reports_the_best(tmp_path):
     result = run_train("-m", "hparams_search=optuna", "hydra.sweeper.n_trials=2", "debug=fast", *TINY_MODEL,
                        "export=none", f"hydra.sweep.dir={tmp_path}")

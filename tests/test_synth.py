@@ -157,13 +157,14 @@ def differing(crops: list[np.ndarray], others: list[np.ndarray]) -> int:
 
 @pytest.mark.parametrize("knob", VARIETY_KNOBS)
 def test_every_variety_knob_changes_the_crops_it_renders(knob):
-    """Each knob alone, on against off over the same draws: most crops change, and only by what the
-    knob does. `variety` (dataset.render.variety) 0 turns it off again."""
+    """Each knob alone, on against off over the same draws: crops change, and only by what the knob
+    does (at least half of them: a neighbour's fragment can fall outside the crop). `variety` 0
+    (dataset.render.variety) turns the knob off again."""
     plain = render_alike()
     assert differing(render_alike(), plain) == 0            # the comparison is exact: same draws, same crops
     varied = render_alike(**{knob: 1.0})
     assert all(image.dtype == np.uint8 and image.ndim == 3 and min(image.shape[:2]) >= 4 for image in varied)
-    assert differing(varied, plain) >= 9, f"{knob}=1 changed {differing(varied, plain)} of 12 crops"
+    assert differing(varied, plain) >= 6, f"{knob}=1 changed {differing(varied, plain)} of 12 crops"
     assert differing(render_alike(**{knob: 1.0}, variety=0.0), plain) == 0
 
 

@@ -11,6 +11,8 @@ from conftest import REPO, run_train
 from crnn_pl import CRNNModule
 from crnn_pl.training.losses import FocalCTCLoss
 
+pytestmark = pytest.mark.slow      # every test here runs train.py in a subprocess
+
 TINY_MODEL = ("model.conv_channels=[16,32,48,48,96,96,96]", "model.hidden_size=64")
 
 
