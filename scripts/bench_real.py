@@ -37,7 +37,7 @@ from crnn_pl.core.analysis import (
     confusions,
     summary,
 )
-from crnn_pl.core.metrics import alnum36
+from crnn_pl.core.metrics import alnum36, matches36
 from crnn_pl.data.datamodule import Icdar15DataModule
 from crnn_pl.data.ground_truth import Entry, read_icdar15
 from crnn_pl.runtime.recognizer import Recognizer
@@ -129,7 +129,7 @@ def contact_sheet(path: Path, recognizer: Recognizer, real: dict[str, list[tuple
             if row < len(cells):
                 image, label, text = cells[row]
                 axis.imshow(image, cmap="gray" if image.ndim == 2 else None)
-                right = alnum36(text) == alnum36(label)
+                right = matches36(text, label)
                 axis.text(1.02, 0.5, f"{label}\n-> {text}", transform=axis.transAxes, fontsize=7, va="center",
                           color="green" if right else "red")
     figure.tight_layout()

@@ -117,3 +117,16 @@ def test_read_stream_keeps_order_across_batches_and_threads(onnx_model, word_fil
     assert [(r.text, round(r.confidence, 5)) for r in serial] == [(r.text, round(r.confidence, 5)) for r in reads]
     with pytest.raises(ValueError, match=f"{broken}: cannot read image"):
         recognizer.read(inputs)
+
+
+def test_the_core_and_the_runtime_import_no_training_stack():
+    """The layers: crnn_pl/core and crnn_pl/runtime (engines, formats, Recognizer) stand on numpy,
+    OpenCV and Pillow; torch, Lightning and Hydra sit above them."""
+    modules = sorted(f"crnn_pl.{p.parent.name}.{p.stem}" for folder in ("core", "runtime")
+                     for p in (REPO / "crnn_pl" / folder).glob("*.py") if p.stem != "__init__")
+    engines = [f"crnn_pl.runtime.engines.{p.stem}" for p in (REPO / "crnn_pl" / "runtime" / "engines").glob("*.py")]
+    code = (f"import importlib, sys; [importlib.import_module(m) for m in {modules + engines!r}]; "
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(TRAINING_STACK)!r}))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(modules) >= 8 and result.stdout.strip() == "[]", result.stdout

@@ -117,7 +117,7 @@ def test_the_wheel_carries_its_configs_word_list_fonts_and_model(full_install, t
     assert (Path(package) / "data" / "synth" / "words.txt").is_file()
     shipped_fonts = Path(package) / "data" / "synth" / "font_files"
     assert len(list(shipped_fonts.glob("*/*.woff"))) >= 300 and len(list(shipped_fonts.glob("*/LICENSE"))) >= 100
-    pretrained = sorted(p.name for p in (Path(package) / "pretrained").iterdir() if p.suffix != ".py")
+    pretrained = sorted(p.name for p in (Path(package) / "pretrained").iterdir() if p.is_file() and p.suffix != ".py")
     assert pretrained == ["en.md", "en.onnx", "en.safetensors"]          # no pickle ships
 
 

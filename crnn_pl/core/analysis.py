@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from crnn_pl.core.metrics import alnum36, score_reads
+from crnn_pl.core.metrics import alnum36, matches36, score_reads
 
 # Bucket edges: (upper bound exclusive, name). The last bucket takes everything above.
 LENGTH_BUCKETS = ((2, "1"), (4, "2-3"), (6, "4-5"), (9, "6-8"), (11, "9-10"), (None, "11+"))
@@ -26,7 +26,7 @@ class Read:
 
     @property
     def correct(self) -> bool:
-        return alnum36(self.prediction) == alnum36(self.label)
+        return matches36(self.prediction, self.label)
 
 
 def bucket(value: float, edges: Sequence[tuple[float | None, str]]) -> str:

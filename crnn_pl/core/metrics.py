@@ -18,6 +18,11 @@ def alnum36(text: str) -> str:
     return "".join(c for c in text.lower() if c in ALNUM36)
 
 
+def matches36(prediction: str, label: str) -> bool:
+    """Whether a read is right under the benchmark protocol (acc36)."""
+    return alnum36(prediction) == alnum36(label)
+
+
 def edit_distance(a: str, b: str) -> int:
     """Levenshtein distance: insertions, deletions and substitutions, each costing one."""
     previous = list(range(len(b) + 1))
@@ -49,7 +54,7 @@ class WordScore:
     def of(cls, prediction: str, label: str) -> WordScore:
         edits = edit_distance(prediction, label)
         longest = max(len(prediction), len(label))
-        return cls(exact=prediction == label, acc36=alnum36(prediction) == alnum36(label), edits=edits,
+        return cls(exact=prediction == label, acc36=matches36(prediction, label), edits=edits,
                    label_length=len(label), ned=1.0 if longest == 0 else 1.0 - edits / longest)
 
 
