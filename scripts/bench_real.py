@@ -62,11 +62,12 @@ def labelled_files(folder: Path) -> list[tuple[Path, str]]:
 
 
 def icdar15_held_out(folder: Path, recognizer: Recognizer) -> list[tuple[Path, str]]:
-    """Exactly the crops `dataset=icdar15` holds out for validation for this model's charset."""
+    """Exactly the crops `dataset=icdar15` holds out for validation for this model's charset, with
+    their labels as written (as crnn-eval reads them)."""
     card = recognizer.card
     datamodule = Icdar15DataModule(charset=card.charset, case_sensitive=card.case_sensitive, train_dir=str(folder),
                                    height=card.height, width=card.width, channels=card.channels, mean=card.mean,
-                                   std=card.std, num_workers=0)
+                                   std=card.std, num_workers=0, labels_as_written=True)
     datamodule.setup("validate")
     return list(datamodule.datasets["val"].samples)
 

@@ -115,6 +115,21 @@ def test_icdar15_folder_keeps_and_skips_exactly(icdar_folder):
     assert batch.images.shape == (4, 1, 32, 100) and batch.dropped == 0
 
 
+def test_evaluation_holds_out_the_crops_training_held_out_with_labels_as_written(icdar_folder):
+    """crnn-eval (labels_as_written) must score the very crops training kept out of its training
+    split, whatever it keeps elsewhere, and compare them with their labels as the file writes them."""
+    training, evaluation = icdar_module(icdar_folder), icdar_module(icdar_folder, labels_as_written=True)
+    training.setup("validate")
+    evaluation.setup("validate")
+    held_out, scored = training.datasets["val"].samples, evaluation.datasets["val"].samples
+    assert [path for path, _ in scored] == [path for path, _ in held_out] and len(held_out) == 3
+    assert [label.lower() for _, label in scored] == [label for _, label in held_out]
+    assert any(label != label.lower() for _, label in evaluation.datasets["train"].samples + scored)   # as written
+    every = icdar_module(icdar_folder, test_dir=str(icdar_folder), test_gt_name="gt.txt", labels_as_written=True)
+    every.setup("test")
+    assert every.reports["test"].kept > training.reports["train"].kept    # outside the charset: still scored
+
+
 def test_case_sensitive_charset_keeps_quotes_and_commas(icdar_folder):
     module = icdar_module(icdar_folder, charset=PRINTABLE94, case_sensitive=True)
     module.setup("fit")

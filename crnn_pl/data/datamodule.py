@@ -8,6 +8,7 @@ and the loaders. Subclasses only say how to load a split.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import lightning as L
@@ -69,8 +70,9 @@ class WordDataModule(L.LightningDataModule):
         super().__init__()
         self.charset = Charset(charset, case_sensitive)
         self.spec = ImageSpec(height=height, width=width, channels=channels, mean=mean, std=std)
-        # labels_as_written: evaluation only (crnn-eval), never training: see LabelFilter
-        self.label_filter = LabelFilter(self.charset, CRNN.num_frames(width), unknown_characters, labels_as_written)
+        self.label_filter = LabelFilter(self.charset, CRNN.num_frames(width), unknown_characters)
+        # Evaluation only (crnn-eval, never training): every sample, its label as written (LabelFilter)
+        self.labels_as_written = labels_as_written
         self.augment = build_augment(augment)
         self.batch_size, self.num_workers, self.strict, self.seed = batch_size, num_workers, strict, seed
         self.datasets: dict[str, Dataset] = {}
@@ -83,6 +85,13 @@ class WordDataModule(L.LightningDataModule):
 
     def load_split(self, split: str) -> Dataset:
         raise NotImplementedError
+
+    def filter_for(self, split: str) -> LabelFilter:
+        """Training's filter; for evaluation (`labels_as_written`) the as-written one, except on the
+        train split, from which a held-out validation split must be chosen as training chose it."""
+        if self.labels_as_written and split != "train":
+            return replace(self.label_filter, as_written=True)
+        return self.label_filter
 
     def new_report(self, split: str, source: str | Path) -> LoadReport:
         """A report for this split; the loader prints its summary once it is filled."""
@@ -178,14 +187,18 @@ class Icdar15DataModule(WordDataModule):
         if split == "val" and self.folders["val"][0] is None:
             if self._held_out is None:      # validating before fitting: the hold-out needs train read
                 self.datasets["train"] = self.load_split("train")
-            return FileWordDataset([(e.path, e.label) for e in self._held_out], self.spec)
+            return FileWordDataset(self.pairs(self._held_out), self.spec)
         entries = self.read_folder(split)
         if split == "train" and self.folders["val"][0] is None:
             entries, self._held_out = self.hold_out(entries)
             rank_zero_info(f"icdar15: {len(self._held_out)} of the training crops held out for validation "
                            f"(dataset.val_fraction={self.val_fraction})")
         augment = self.augment if split == "train" else None
-        return FileWordDataset([(e.path, e.label) for e in entries], self.spec, augment)
+        return FileWordDataset(self.pairs(entries), self.spec, augment)
+
+    def pairs(self, entries: list[Entry]) -> list[tuple[Path, str]]:
+        """(image, label): the label as training compares it, or as written for evaluation."""
+        return [(e.path, e.written if self.labels_as_written and e.written else e.label) for e in entries]
 
     def read_folder(self, split: str) -> list[Entry]:
         folder, gt, gt_name = self.folders[split]
@@ -197,7 +210,7 @@ class Icdar15DataModule(WordDataModule):
             raise DataError(f"{image_dir}: folder not found (dataset.{split}_dir)")
         gt_path = Path(gt) if gt else self.find_ground_truth(image_dir, gt_name, split)
         report = self.new_report(split, gt_path)
-        entries = check_entries(read_icdar15(gt_path, image_dir), report, self.label_filter,
+        entries = check_entries(read_icdar15(gt_path, image_dir), report, self.filter_for(split),
                                 self.verify_images, f"checking {split} images")
         rank_zero_info(report.summary())
         return entries
@@ -240,7 +253,7 @@ class LmdbDataModule(WordDataModule):
             raise DataError(f"dataset.{split}_roots is empty: list one or more LMDB folders")
         roots = [LmdbRoot.shared(path) for path in paths]
         report = self.new_report(split, ", ".join(map(str, paths)))
-        keys = [index_root(root, self.label_filter, report, self.cache_dir) for root in roots]
+        keys = [index_root(root, self.filter_for(split), report, self.cache_dir) for root in roots]
         rank_zero_info(report.summary())
         augment = self.augment if split == "train" else None
-        return LmdbWordDataset(roots, keys, self.label_filter, self.spec, augment)
+        return LmdbWordDataset(roots, keys, self.filter_for(split), self.spec, augment)

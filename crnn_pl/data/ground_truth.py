@@ -35,7 +35,8 @@ ESCAPE = re.compile(r"\\(.)")
 class Entry(NamedTuple):
     path: Path
     label: str
-    where: str          # "gt.txt:12", for messages
+    where: str                  # "gt.txt:12", for messages
+    written: str | None = None  # the label as the file writes it, once `label` is normalised for a charset
 
 
 class Malformed(NamedTuple):
@@ -124,5 +125,5 @@ def check_entries(entries: Iterable[Entry | Malformed], report: LoadReport, labe
                 report.skip(UNREADABLE, f"{entry.where}: {error}")
                 continue
         report.keep()
-        kept.append(Entry(entry.path, label, entry.where))
+        kept.append(Entry(entry.path, label, entry.where, entry.label))
     return kept
