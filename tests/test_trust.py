@@ -13,7 +13,7 @@ import torch
 
 from conftest import REPO
 from crnn_pl import CRNNModule
-from crnn_pl.model.weights import UnsafeModelError
+from crnn_pl.model.weights import ModelFileError, UnsafeModelError
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow
@@ -92,6 +92,15 @@ def test_load_from_checkpoint_as_the_readme_shows_refuses_it(evil_checkpoint):
     with pytest.raises(UnsafeModelError):
         CRNNModule.from_pretrained(path)
     assert not marker.exists()
+
+
+def test_a_damaged_file_is_not_called_unsafe(tmp_path):
+    damaged = tmp_path / "damaged.ckpt"
+    damaged.write_bytes(b"not a checkpoint at all " * 8)
+    with pytest.raises(ModelFileError, match=f"{damaged}: not a PyTorch checkpoint"):
+        CRNNModule.load_from_checkpoint(str(damaged))
+    result = run([str(BIN / "crnn-predict"), "word.png", "--model-path", str(damaged)], tmp_path)
+    assert result.returncode == 2 and f"error: {damaged}: not a PyTorch checkpoint" in result.stderr, result.stderr
 
 
 def test_a_checkpoint_from_training_still_loads(overfit_checkpoint, word_files):

@@ -38,11 +38,15 @@ def refusing_code(path: str | Path) -> Iterator[None]:
     try:
         yield
     except pickle.UnpicklingError as error:
-        lines = str(error).strip().splitlines()
-        reason = next((line for line in lines if "GLOBAL" in line or "global" in line), lines[0] if lines else "")
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        reason = next((line for line in lines if "global" in line.lower()), None)
+        if reason is None:          # not a refused object: a damaged or foreign file
+            detail = next((line for line in lines if "operand" in line.lower() or "load key" in line.lower()),
+                          lines[0] if lines else "")
+            raise ModelFileError(f"{path}: not a PyTorch checkpoint ({detail[:160]})") from None
         raise UnsafeModelError(
             f"{path}: refused: this file holds Python objects that would run code when loaded "
-            f"({reason.strip()[:160]}). Model files are read as data only: a checkpoint written by crnn_pl "
+            f"({reason[:160]}). Model files are read as data only: a checkpoint written by crnn_pl "
             "training, a .safetensors or an .onnx file.") from None
 
 
