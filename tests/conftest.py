@@ -62,7 +62,9 @@ def word_files(tmp_path_factory) -> tuple[list[Path], list[str]]:
     """Sixteen rendered words saved as PNG files, with their labels: the notebook's six words,
     then ten random samples."""
     folder = tmp_path_factory.mktemp("words")
-    renderer = WordRenderer(Charset.preset("alnum36"), RenderSettings(max_length=10))
+    # No turned crops: each file is a word to read (a turned training crop is labelled empty).
+    renderer = WordRenderer(Charset.preset("alnum36"),
+                            RenderSettings.from_config({"max_length": 10, "turned_prob": 0.0}))
     paths, labels = [], []
     for index in range(16):
         if index < len(NOTEBOOK_WORDS):

@@ -36,7 +36,7 @@ TINY_MODEL = ("model.conv_channels=[16,32,48,48,96,96,96]", "model.hidden_size=6
 
 
 def render(text: str, index: int) -> np.ndarray:
-    renderer = WordRenderer(Charset.preset("printable94"), RenderSettings(max_length=30))
+    renderer = WordRenderer(Charset.preset("printable94"), RenderSettings.from_config({"max_length": 30}))
     return renderer.render(text, np.random.default_rng([3, index]))
 
 

@@ -83,7 +83,7 @@ def test_wide_words_are_read_at_their_own_width_whatever_their_batch_mates(word_
     checkpoint and through the Recognizer: wide crops are never padded to a batch-mate's width."""
     from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer
 
-    renderer = WordRenderer(Charset.preset("alnum36"), RenderSettings(max_length=16))
+    renderer = WordRenderer(Charset.preset("alnum36"), RenderSettings.from_config({"max_length": 16}))
     wide = [renderer.render(word, np.random.default_rng(i)) for i, word in
             enumerate(["Internationalisation", "Photosynthesis", "understandings"])]
     paths = word_files[0]

@@ -12,7 +12,9 @@ from crnn_pl.core.preprocess import ImageSpec
 from crnn_pl.data.datamodule import SynthDataModule
 from crnn_pl.data.synth.dataset import SynthWordDataset
 from crnn_pl.data.synth.fonts import SHIPPED_FONT_DIR, bundled_fonts
-from crnn_pl.data.synth.renderer import VARIETY_KNOBS, RenderSettings, WordRenderer
+from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer
+from crnn_pl.data.synth.settings import VARIETY_KNOBS
+from crnn_pl.data.synth.typeset import neighbour_texts
 
 
 def test_fonts_come_from_python_packages_not_the_system():
@@ -58,13 +60,13 @@ def test_faces_that_draw_lower_case_as_capitals_are_marked_caps_only():
             assert font.caps_only, (font.path.name, round(float(alike), 3))
     assert any(f.caps_only for f in bundled_fonts(("shipped",)))
     case_sensitive = WordRenderer(Charset.preset("printable94"),
-                                  RenderSettings(font_sources=("packages", "shipped")))
+                                  RenderSettings.from_config({"font_sources": ["packages", "shipped"]}))
     assert not any(f.caps_only for f in case_sensitive.fonts)
 
 
 def test_an_unknown_font_source_is_a_clear_error():
     with pytest.raises(ValueError, match=r"font_sources=\['google'\]: choose from"):
-        WordRenderer(Charset.preset("alnum36"), RenderSettings(font_sources=("google",)))
+        WordRenderer(Charset.preset("alnum36"), RenderSettings.from_config({"font_sources": ["google"]}))
 
 
 def test_validation_set_is_fixed_per_index():
@@ -90,7 +92,8 @@ def test_training_words_are_new_every_epoch_and_reproducible_per_key():
 def test_labels_are_in_the_charset_and_case_follows_it():
     for preset in ("alnum36", "printable94"):
         charset = Charset.preset(preset)
-        renderer = WordRenderer(charset)
+        # turned crops (labelled empty: read nothing until turned) are tests/test_text.py's
+        renderer = WordRenderer(charset, RenderSettings.from_config({"turned_prob": 0.0}))
         labels = [renderer.sample(np.random.default_rng(i))[1] for i in range(200)]
         assert all(charset.can_encode(label) for label in labels)
         has_upper = any(c in string.ascii_uppercase for label in labels for c in label)
@@ -115,8 +118,12 @@ def test_datamodule_batches_have_the_model_shape():
     assert dropped == 0
 
 
+# The plain renderer the knob tests start from: every variety knob and stacked letters off.
+PLAIN = {knob: 0.0 for knob in VARIETY_KNOBS} | {"stacked_prob": 0.0}
+
+
 def render_with(**knobs) -> list[np.ndarray]:
-    renderer = WordRenderer(Charset.preset("alnum36"), RenderSettings(**knobs))
+    renderer = WordRenderer(Charset.preset("alnum36"), RenderSettings.from_config(PLAIN | knobs))
     return [renderer.render("Crossroads", np.random.default_rng(i)) for i in range(12)]
 
 
@@ -147,7 +154,7 @@ class DrawsBySite:
 
 def render_alike(**knobs) -> list[np.ndarray]:
     """render_with's twelve crops, each knob setting drawing the same numbers (DrawsBySite)."""
-    renderer = WordRenderer(Charset.preset("alnum36"), RenderSettings(**knobs))
+    renderer = WordRenderer(Charset.preset("alnum36"), RenderSettings.from_config(PLAIN | knobs))
     return [renderer.render("Crossroads", DrawsBySite(i)) for i in range(12)]
 
 
@@ -172,8 +179,8 @@ def test_a_knob_that_draws_but_does_nothing_changes_no_crop(monkeypatch):
     """What the knob test rests on: neighbouring words picked (numbers drawn) and then never drawn
     on the crop render exactly the crops of neighbour_prob=0, where one Generator's shifted
     draws would have changed them all the same."""
-    picked = WordRenderer._neighbour_texts
-    monkeypatch.setattr(WordRenderer, "_neighbour_texts", lambda self, rng: (picked(self, rng), None)[1])
+    monkeypatch.setattr("crnn_pl.data.synth.renderer.neighbour_texts",
+                        lambda sample_text, rng: (neighbour_texts(sample_text, rng), None)[1])
     assert differing(render_alike(neighbour_prob=1.0), render_alike()) == 0
     assert differing(render_with(neighbour_prob=1.0), render_with()) >= 9
 

@@ -32,7 +32,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--format", choices=("icdar15", "lmdb"), default="icdar15")
     parser.add_argument("--charset", choices=sorted(PRESETS), default="alnum36")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-length", type=int, default=RenderSettings.max_length)
+    parser.add_argument("--max-length", type=int, default=RenderSettings.from_config().max_length)
     parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     return parser.parse_args(argv)
 
@@ -44,7 +44,7 @@ def png_bytes(image: np.ndarray) -> bytes:
 
 
 def render(count: int, charset: Charset, seed: int, max_length: int):
-    samples = WordRenderer(charset, RenderSettings(max_length=max_length)).samples(count, seed)
+    samples = WordRenderer(charset, RenderSettings.from_config({"max_length": max_length})).samples(count, seed)
     for number in progress(range(1, count + 1), "rendering"):
         yield number, *next(samples)
 

@@ -147,7 +147,7 @@ def verification_images(pattern: str | None, folder: Path, card: ModelCard, coun
 
     from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer
 
-    settings = RenderSettings(max_length=min(10, CRNN.num_frames(card.width) - 1))
+    settings = RenderSettings.from_config({"max_length": min(10, CRNN.num_frames(card.width) - 1)})
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for index, (image, label) in enumerate(WordRenderer(card.make_charset(), settings).samples(count, seed=2024)):

@@ -65,7 +65,7 @@ def calibration_images(card: ModelCard, source: str | Path | None = None,
         from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer
         from crnn_pl.model.crnn import CRNN
 
-        settings = RenderSettings(max_length=min(10, CRNN.num_frames(card.width) - 1))
+        settings = RenderSettings.from_config({"max_length": min(10, CRNN.num_frames(card.width) - 1)})
         renderer = WordRenderer(card.make_charset(), settings)
         return np.stack([prepare(image, card.spec) for image, _ in renderer.samples(count, seed)])
     files = sorted(Path(source).iterdir()) if Path(source).is_dir() else sorted(map(Path, glob.glob(str(source))))

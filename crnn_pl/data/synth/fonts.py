@@ -40,6 +40,13 @@ class FontFile:
     characters: frozenset[str]
     caps_only: bool
 
+    @property
+    def family(self) -> str:
+        """Shipped faces live in a folder per family; a package face's family leads its file name."""
+        if self.path.parent.parent == SHIPPED_FONT_DIR:
+            return self.path.parent.name
+        return self.path.stem.split("-")[0]
+
     def covers(self, text: str) -> bool:
         return all(c in self.characters or c == " " for c in text)
 
