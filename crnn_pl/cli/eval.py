@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     refuse_renamed(cfg, {"export_format": "format"})
-    recognizer = Recognizer(cfg.model_path, cfg.format, cfg.device)
+    recognizer = Recognizer(cfg.model_path, cfg.format, cfg.device, cfg.orientation)
     card = recognizer.card
     image = dict(height=card.height, width=card.width, channels=card.channels, mean=card.mean, std=card.std)
     datamodule = build_datamodule(cfg, recognizer.charset, image, batch_size=cfg.batch_size, num_workers=0,

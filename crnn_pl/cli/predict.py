@@ -22,6 +22,7 @@ from pathlib import Path
 
 from crnn_pl.core.errors import UserError
 from crnn_pl.runtime.formats import FORMATS  # light: each engine imports its runtime when used
+from crnn_pl.runtime.recognizer import ORIENTATIONS
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
 
@@ -64,6 +65,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     for old in RENAMED:         # old spellings, only to name the new one
         parser.add_argument(old, help=argparse.SUPPRESS, dest=renamed_dest(old))
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--orientation", choices=ORIENTATIONS, default="auto",
+                        help="auto (default): also read tall crops turned a quarter each way, and unsure reads "
+                             "upside down, keeping the most confident; upright: read every crop as it is")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2, help="threads decoding files while the model reads (0: none)")
     parser.add_argument("--min-confidence", type=float, default=None,
@@ -94,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
     try:
-        recognizer = Recognizer(args.model_path, args.format, args.device)
+        recognizer = Recognizer(args.model_path, args.format, args.device, args.orientation)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -15,6 +15,13 @@ every runtime release the GIL). Crops are padded to the training width; a wider 
 or, for a model whose card sets read_max_width (`en`: 160), read at its natural width up to that,
 each width group in its own model call so that a read never depends on its batch-mates. A blank
 crop (flat, no ink) reads as ("", 0.0) without running the model.
+
+Orientation (`orientation="auto"`, the default; "upright" reads every crop as it is): a crop at
+least `TALL_RATIO` times as tall as wide (vertical signs) is read as it is and turned a quarter
+each way, and the most confident read wins; any other crop read with a confidence below
+`FLIP_BELOW` is read upside down too, and the more confident read wins. Stacked upright letters,
+which no turn makes a row of upright letters, are read turned a quarter anticlockwise, as the
+renderer trains them. docs/decisions.md gives the thresholds' measurements.
 """
 
 from __future__ import annotations
@@ -29,13 +36,28 @@ from pathlib import Path
 import numpy as np
 
 from crnn_pl.core.card import ModelCard
+from crnn_pl.core.errors import ConfigError
 from crnn_pl.core.preprocess import ImageInput, ImageSpec, is_blank, normalize_array, read_by_width, to_array
 from crnn_pl.pretrained import UnknownModelError, resolve_model
 from crnn_pl.runtime.engines.base import ModelLoadError, Runner
 from crnn_pl.runtime.formats import engine, format_of
 
-# What a prepared crop is: a model input, None for a blank crop, or why it could not be read.
-Prepared = np.ndarray | None | ValueError
+ORIENTATIONS = ("auto", "upright")
+TALL_RATIO = 1.5        # height / width from which a crop is also read turned a quarter each way
+FLIP_BELOW = 0.5        # read confidence under which a crop is also read upside down
+
+
+@dataclass(frozen=True)
+class Views:
+    """A crop ready for the model: the ways it is read at once (as it is, first), and the decoded
+    crop to read upside down when those reads are unsure (None: never), prepared only then."""
+
+    turns: tuple[np.ndarray, ...]
+    to_flip: np.ndarray | None = None
+
+
+# What a prepared crop is: its views, None for a blank crop, or why it could not be read.
+Prepared = Views | None | ValueError
 
 
 @dataclass(frozen=True)
@@ -53,7 +75,9 @@ class Recognizer:
     (.onnx, .int8.onnx, .safetensors, .ckpt, .pt, .engine, a Paddle folder); `format` when the
     name does not tell (crnn_pl.runtime.formats)."""
 
-    def __init__(self, model: str | Path = "en", format: str | None = None, device: str = "cpu") -> None:
+    def __init__(self, model: str | Path = "en", format: str | None = None, device: str = "cpu",
+                 orientation: str = "auto") -> None:
+        self.orientation = check_orientation(orientation)
         try:
             path = resolve_model(model)      # "en": the model shipped in the package
         except UnknownModelError as error:
@@ -69,10 +93,12 @@ class Recognizer:
         self.use(run, card, path)
 
     @classmethod
-    def from_runner(cls, run: Runner, card: ModelCard, source: str = "<in memory>") -> Recognizer:
+    def from_runner(cls, run: Runner, card: ModelCard, source: str = "<in memory>",
+                    orientation: str = "auto") -> Recognizer:
         """A recognizer for a model already in memory (CRNNModule.read: `module_runner(model)`)."""
         recognizer = cls.__new__(cls)
         recognizer.format = "in-memory"
+        recognizer.orientation = check_orientation(orientation)
         recognizer.use(run, card, source)
         return recognizer
 
@@ -121,11 +147,18 @@ class Recognizer:
             array = to_array(image, self.spec.channels)
         except ValueError as error:
             return error
-        return None if is_blank(array) else normalize_array(array, self.spec)
+        if is_blank(array):
+            return None
+        if self.orientation == "upright":
+            return Views((normalize_array(array, self.spec),))
+        height, width = array.shape[:2]
+        if height >= TALL_RATIO * width:    # np.rot90: k=1 a quarter anticlockwise, k=-1 clockwise
+            return Views(tuple(normalize_array(np.rot90(array, k), self.spec) for k in (0, 1, -1)))
+        return Views((normalize_array(array, self.spec),), to_flip=array)
 
     def read_prepared(self, images: list[ImageInput], prepared: list[Prepared]) -> Iterator[Read]:
-        inputs = [p for p in prepared if isinstance(p, np.ndarray)]
-        reads = iter(read_by_width(inputs, self.read_arrays))
+        views = [p for p in prepared if isinstance(p, Views)]
+        reads = iter(self.read_views(views))
         for image, item in zip(images, prepared, strict=True):
             if isinstance(item, ValueError):
                 yield Read(image, error=str(item))
@@ -134,3 +167,22 @@ class Recognizer:
             else:
                 text, confidence = next(reads)
                 yield Read(image, text, confidence)
+
+    def read_views(self, views: list[Views]) -> list[tuple[str, float]]:
+        """The most confident read of each crop's views: its turns first, then, for crops read
+        unsurely, upside down."""
+        turns = iter(read_by_width([turn for view in views for turn in view.turns], self.read_arrays))
+        best = [max((next(turns) for _ in view.turns), key=lambda read: read[1]) for view in views]
+        unsure = [i for i, view in enumerate(views) if view.to_flip is not None and best[i][1] < FLIP_BELOW]
+        flipped = read_by_width([normalize_array(np.rot90(views[i].to_flip, 2), self.spec) for i in unsure],
+                                self.read_arrays)
+        for i, read in zip(unsure, flipped, strict=True):
+            if read[1] > best[i][1]:
+                best[i] = read
+        return best
+
+
+def check_orientation(orientation: str) -> str:
+    if orientation not in ORIENTATIONS:
+        raise ConfigError(f"orientation={orientation!r}: choose from {list(ORIENTATIONS)}")
+    return orientation

@@ -253,20 +253,21 @@ class CRNNModule(L.LightningModule):
             total = min(total, trainer.max_steps)
         return max(1, int(total))
 
-    def recognizer(self) -> Recognizer:
+    def recognizer(self, orientation: str = "auto") -> Recognizer:
         """The one read path (crnn_pl.runtime.recognizer) over this module's network, as it is now."""
         card = ModelCard.from_hparams(dict(self.hparams))
-        return Recognizer.from_runner(module_runner(self.model), card, f"<{type(self).__name__}>")
+        return Recognizer.from_runner(module_runner(self.model), card, f"<{type(self).__name__}>", orientation)
 
     @torch.no_grad()
-    def read(self, images: ImageInput | Sequence[ImageInput], batch_size: int = 64) -> list[tuple[str, float]]:
+    def read(self, images: ImageInput | Sequence[ImageInput], batch_size: int = 64,
+             orientation: str = "auto") -> list[tuple[str, float]]:
         """Recognise word images (paths, PIL images or arrays): a (text, confidence) per image,
-        exactly as crnn-predict reads them."""
+        exactly as crnn-predict reads them (`orientation`: crnn_pl.runtime.recognizer)."""
         if not isinstance(images, (list, tuple)):
             images = [images]
         was_training = self.training
         self.eval()
         try:
-            return self.recognizer().read(images, batch_size)
+            return self.recognizer(orientation).read(images, batch_size)
         finally:
             self.train(was_training)
