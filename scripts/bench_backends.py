@@ -12,9 +12,9 @@ that runs here, each verified against PyTorch, then measures two tables in one r
 - end to end on real word files (--real, default: the IIIT5K development set, when present):
   file decode, preprocessing, the model and CTC decoding, as `crnn-predict` and
   `Recognizer.read` do it: batch-1 latency (median over --latency-files files, decoded inline)
-  and batch-64 images/s over every file (decoded on 2 threads beside the model), with acc36 on
-  them; and RapidOCR's PP-OCRv4 recognizer (scripts/peers.py, the `bench` extra) run the same way
-  on the same files, when installed.
+  and batch-64 images/s over every file (decoded on 2 threads beside the model), with acc36 and
+  exact (the label as written) on them; and RapidOCR's PP-OCRv4 recognizer (scripts/peers.py,
+  the `bench` extra) run the same way on the same files, when installed.
 
 Prints the tables and writes them to docs/benchmarks.md.
 """
@@ -89,8 +89,9 @@ def throughput(recognizer: Recognizer, batch: np.ndarray, seconds: float) -> flo
     return count / (time.perf_counter() - start)
 
 
-def end_to_end(read_one, read_all, files: list[tuple[Path, str]], latency_files: int) -> tuple[float, float, float]:
-    """Batch-1 latency (ms, median over files), batch-64 images/s and acc36, from files on disk."""
+def end_to_end(read_one, read_all, files: list[tuple[Path, str]],
+               latency_files: int) -> tuple[float, float, float, float]:
+    """Batch-1 latency (ms, median over files), batch-64 images/s, acc36 and exact, from files on disk."""
     paths = [path for path, _ in files]
     read_one(paths[0])                              # warm-up
     times = []
@@ -101,8 +102,8 @@ def end_to_end(read_one, read_all, files: list[tuple[Path, str]], latency_files:
     start = time.perf_counter()
     texts = read_all(paths)
     images_per_second = len(paths) / (time.perf_counter() - start)
-    acc36 = score_reads(texts, [label for _, label in files])["acc36"]
-    return 1000 * statistics.median(times), images_per_second, acc36
+    scores = score_reads(texts, [label for _, label in files])
+    return 1000 * statistics.median(times), images_per_second, scores["acc36"], scores["exact"]
 
 
 def ours(recognizer: Recognizer):
@@ -203,14 +204,14 @@ def end_to_end_table(e2e_rows: list, files: int, args) -> list[str]:
              f"{files:,} crops of `{args.real}` read from disk: decode, preprocess, model, CTC decoding. Batch 1: "
              f"median over the first {min(args.latency_files, files)} files, one at a time; batch 64: every file, "
              "decoded on 2 threads beside the model (RapidOCR: its own loader, in turn). acc36: letters and "
-             "digits, case folded.", "",
-             "| reader | latency, batch 1 (ms, median) | throughput, batch 64 (images/s) | acc36 |"
+             "digits, case folded; exact: the label as written.", "",
+             "| reader | latency, batch 1 (ms, median) | throughput, batch 64 (images/s) | acc36 | exact |"
              + (" batch-1 latency vs RapidOCR |" if peer else ""),
-             "|---|---|---|---|" + ("---|" if peer else "")]
-    for label, latency, images_per_second, acc in e2e_rows:
+             "|---|---|---|---|---|" + ("---|" if peer else "")]
+    for label, latency, images_per_second, acc, exact in e2e_rows:
         versus = " (the peer) |" if label == (peer[0][0] if peer else None) else f" {peer[0][1] / latency:.1f}x lower |"
         ratio = versus if peer else ""
-        lines.append(f"| {label} | {latency:.2f} | {images_per_second:.0f} | {acc:.4f} |{ratio}")
+        lines.append(f"| {label} | {latency:.2f} | {images_per_second:.0f} | {acc:.4f} | {exact:.4f} |{ratio}")
     return lines + [""]
 
 

@@ -1,16 +1,21 @@
 """How well does a model read real words? Scores it on real word crops it never trained on.
 
     python scripts/bench_real.py [--model-path CKPT_OR_EXPORT] [--data-root DIR] [--output docs/real_benchmark.md]
-                                 [--contact-sheet docs/synth_vs_real.png]
+                                 [--contact-sheet docs/synth_vs_real.png] [--orientation auto|upright]
 
 Sets (under --data-root, by default data/ or else ../shared/data, see data/README.md):
   iiit5k        iiit5k/train: the development set (2,000 crops; never train on it)
   icdar15-val   the 10% of ICDAR 2015's training crops that dataset=icdar15 holds out
   icdar15-all   every ICDAR 2015 training crop (the model may have trained on 90% of them)
 
-For each: acc36 (the benchmark protocol: case-insensitive, alphanumerics only), exact match, CER,
-acc36 by label length, crop height and aspect ratio, and the 20 most frequent character
-confusions. The contact sheet puts rendered training words beside real crops with their reads.
+and two rendered sets of 1,000 words each (with the train extra), which tell reading letters
+from recalling a word list: `rendered` draws the words and font families training draws from,
+`rendered-heldout` a tenth of each that training never sees (conf/dataset/synth.yaml `split`).
+
+For each: acc36 (the benchmark protocol: case-insensitive, alphanumerics only), exact match (the
+label as written), CER, acc36 by label length, crop height and aspect ratio (crops taller than
+wide are the vertical ones), and the 20 most frequent character confusions. The contact sheet
+puts rendered training words beside real crops with their reads.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from crnn_pl.core.analysis import (
 from crnn_pl.core.metrics import alnum36, matches36
 from crnn_pl.data.datamodule import Icdar15DataModule
 from crnn_pl.data.ground_truth import Entry, read_icdar15
-from crnn_pl.runtime.recognizer import Recognizer
+from crnn_pl.runtime.recognizer import ORIENTATIONS, Recognizer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -82,6 +87,42 @@ def read_all(recognizer: Recognizer, files: list[tuple[Path, str]], batch_size: 
     return reads
 
 
+RENDERED_WORDS = 1000
+RENDERED_SEED = 2027          # not a training or validation seed: words no run has drawn
+
+
+def rendered_sets(recognizer: Recognizer) -> dict[str, list[tuple[np.ndarray, str]]]:
+    """Rendered words in the model's charset: training's words and fonts, and the held-out ones."""
+    try:
+        from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer
+    except ImportError:
+        print("rendered sets skipped: the renderer needs the train extra", file=sys.stderr)
+        return {}
+    sets = {}
+    for name, split in (("rendered", "train"), ("rendered-heldout", "heldout")):
+        settings = RenderSettings.from_config({"split": split, "font_sources": ["packages", "shipped"],
+                                               "max_length": 16})
+        renderer = WordRenderer(recognizer.charset, settings)
+        samples = renderer.samples(RENDERED_WORDS, seed=RENDERED_SEED)
+        sets[name] = [(image, label) for image, label in samples if label]   # a turned crop reads as nothing
+    return sets
+
+
+def read_rendered(recognizer: Recognizer, samples: list[tuple[np.ndarray, str]]) -> list[Read]:
+    texts = recognizer.read([image for image, _ in samples])
+    return [Read(label, text, image.shape[0], image.shape[1])
+            for (image, label), (text, _) in zip(samples, texts, strict=True)]
+
+
+def overview(reads: dict[str, list[Read]]) -> list[str]:
+    lines = ["| set | crops | acc36 | exact | CER |", "|---|---|---|---|---|"]
+    for name, set_reads in reads.items():
+        scores = summary(set_reads)
+        lines.append(f"| {name} | {scores['images']:,} | {scores['acc36']:.4f} | {scores['exact']:.4f} "
+                     f"| {scores['cer']:.4f} |")
+    return lines + [""]
+
+
 def report(name: str, reads: list[Read]) -> list[str]:
     scores = summary(reads)
     lines = [f"### {name}: {scores['images']:,} crops", "",
@@ -106,12 +147,10 @@ def contact_sheet(path: Path, recognizer: Recognizer, real: dict[str, list[tuple
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from omegaconf import OmegaConf
 
-    from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer
+    from crnn_pl.data.synth.renderer import WordRenderer
 
-    render = OmegaConf.to_container(OmegaConf.load(REPO / "conf" / "dataset" / "synth.yaml").render)
-    renderer = WordRenderer(recognizer.charset, RenderSettings.from_config(render))
+    renderer = WordRenderer(recognizer.charset)       # conf/dataset/synth.yaml's settings
     rendered = [renderer.sample(np.random.default_rng([2026, i])) for i in range(rows)]
     synth_reads = recognizer.read([image for image, _ in rendered])
     columns = [("rendered (dataset=synth)", [(img, lab, text) for (img, lab), (text, _) in
@@ -148,9 +187,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--read-max-width", type=int, default=None,
                         help="read wide crops at their natural width up to this many px (0: squeeze them); "
                              "default: the model's own setting (model.read_max_width)")
+    parser.add_argument("--orientation", choices=ORIENTATIONS, default="auto",
+                        help="as crnn-predict --orientation (default auto)")
+    parser.add_argument("--no-rendered", action="store_true", help="score the real sets only")
     args = parser.parse_args(argv)
     model = args.model_path or newest_best_checkpoint(REPO / "outputs" / "train" / "runs")
-    recognizer = Recognizer(model)
+    recognizer = Recognizer(model, orientation=args.orientation)
     if args.read_max_width is not None:
         recognizer.spec = replace(recognizer.spec, read_max_width=args.read_max_width or None)
     real: dict[str, list[tuple[Path, str]]] = {}
@@ -166,11 +208,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit:
         real = {name: files[:args.limit] for name, files in real.items()}
     reads = {name: read_all(recognizer, files) for name, files in real.items()}
+    rendered = {} if args.no_rendered else rendered_sets(recognizer)
+    if args.limit:
+        rendered = {name: samples[:args.limit] for name, samples in rendered.items()}
+    reads |= {name: read_rendered(recognizer, samples) for name, samples in rendered.items()}
     lines = ["# Real-word benchmark", "",
              f"Measured {date.today()} by `python scripts/bench_real.py`; model `{model}`; data under "
              f"`{args.data_root}`; crops wider than {recognizer.spec.width} px read "
              + (f"at their natural width up to {recognizer.spec.read_max_width} px" if recognizer.spec.read_max_width
-                else "squeezed to it") + ".", ""]
+                else "squeezed to it") + f"; orientation {args.orientation}.", ""]
+    lines += overview(reads)
     for name, set_reads in reads.items():
         lines += report(name, set_reads)
     text = "\n".join(lines)

@@ -44,8 +44,9 @@ def test_breakdowns_and_summary():
     reads = [Read("a", "a", 10, 10), Read("abcdefghijkl", "abcdefghijk", 40, 400), Read("Word", "word", 30, 90),
              Read("word", "ward", 30, 200)]
     assert breakdown(reads, by_length, LENGTH_BUCKETS) == [("1", 1, 1.0), ("4-5", 2, 0.5), ("11+", 1, 0.0)]
-    # 90/30 = 3.0 opens the 3-5 bucket
-    assert breakdown(reads, by_aspect, ASPECT_BUCKETS) == [("<1.5", 1, 1.0), ("3-5", 1, 1.0), ("5+", 2, 0.0)]
+    # 90/30 = 3.0 opens the 3-5 bucket, 10/10 = 1.0 the 1-1.5 one (taller than wide is below it)
+    assert breakdown(reads, by_aspect, ASPECT_BUCKETS) == [("1-1.5", 1, 1.0), ("3-5", 1, 1.0), ("5+", 2, 0.0)]
+    assert breakdown([Read("T", "T", 30, 10)], by_aspect, ASPECT_BUCKETS) == [("<1 (tall)", 1, 1.0)]
     scores = summary(reads)
     assert scores["acc36"] == 0.5 and scores["exact"] == 0.25
     # CER over the labels as written (crnn_pl.core.metrics, as everywhere): "Word" read "word" is one edit

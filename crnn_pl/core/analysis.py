@@ -14,7 +14,7 @@ from crnn_pl.core.metrics import alnum36, matches36, score_reads
 # Bucket edges: (upper bound exclusive, name). The last bucket takes everything above.
 LENGTH_BUCKETS = ((2, "1"), (4, "2-3"), (6, "4-5"), (9, "6-8"), (11, "9-10"), (None, "11+"))
 HEIGHT_BUCKETS = ((16, "<16 px"), (24, "16-23 px"), (32, "24-31 px"), (48, "32-47 px"), (None, "48+ px"))
-ASPECT_BUCKETS = ((1.5, "<1.5"), (3.0, "1.5-3"), (5.0, "3-5"), (None, "5+"))
+ASPECT_BUCKETS = ((1.0, "<1 (tall)"), (1.5, "1-1.5"), (3.0, "1.5-3"), (5.0, "3-5"), (None, "5+"))
 
 
 @dataclass(frozen=True)
