@@ -14,6 +14,7 @@ from PIL import Image
 from conftest import REPO, run_train
 from crnn_pl.core.charset import Charset
 from crnn_pl.data.datamodule import Icdar15DataModule, LmdbDataModule
+from crnn_pl.data.ground_truth import format_icdar15_line
 from crnn_pl.data.labels import (
     EMPTY_LABEL,
     MALFORMED,
@@ -113,6 +114,28 @@ def test_icdar15_folder_keeps_and_skips_exactly(icdar_folder):
     assert labels == sorted(["genaxis", "sixteen", "alpha", "palette", *PLAIN_WORDS])
     batch = next(iter(module.train_dataloader()))
     assert batch.images.shape == (4, 1, 32, 100) and batch.dropped == 0
+
+
+def test_a_wider_charset_holds_out_more_crops_never_other_ones(tmp_path):
+    """printable94 fine-tuned from alnum36 `en` must be scored on crops neither trained on: its
+    held-out crops are alnum36's plus a share of the punctuated ones alnum36 skips."""
+    words = [f"word{i}" for i in range(60)] + [f"${i}.99" for i in range(20)] + [f"SALE{i}%" for i in range(20)]
+    image = Image.new("RGB", (60, 20), "white")
+    lines = []
+    for index, word in enumerate(words):
+        image.save(tmp_path / f"word_{index}.png")
+        lines.append(format_icdar15_line(f"word_{index}.png", word))
+    (tmp_path / "gt.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    held = {}
+    for name, charset, case_sensitive in (("alnum36", ALNUM36, False), ("printable94", PRINTABLE94, True)):
+        module = Icdar15DataModule(charset=charset, case_sensitive=case_sensitive, train_dir=str(tmp_path),
+                                   val_fraction=0.1, num_workers=0, verify_images=False)
+        module.setup("fit")
+        held[name] = {path.name for path, _ in module.datasets["val"].samples}
+        trained = {path.name for path, _ in module.datasets["train"].samples}
+        assert not held[name] & trained
+    assert len(held["alnum36"]) == 6 and held["alnum36"] < held["printable94"]
+    assert len(held["printable94"] - held["alnum36"]) == 4        # a tenth of the 40 punctuated crops
 
 
 def test_evaluation_holds_out_the_crops_training_held_out_with_labels_as_written(icdar_folder):

@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from crnn_pl.core.charset import Charset
 from crnn_pl.core.errors import ConfigError
+from crnn_pl.core.metrics import alnum36
 from crnn_pl.core.preprocess import ImageSpec
 from crnn_pl.data.augment import build_augment
 from crnn_pl.data.ground_truth import Entry, check_entries, read_icdar15
@@ -226,14 +227,21 @@ class Icdar15DataModule(WordDataModule):
                         f"set dataset.{split}_gt=<file>")
 
     def hold_out(self, entries: list[Entry]) -> tuple[list[Entry], list[Entry]]:
-        order = np.random.default_rng(self.split_seed).permutation(len(entries))
-        count = int(round(len(entries) * self.val_fraction))
-        if count < 1 or count >= len(entries):
+        """`val_fraction` of the crops labelled with letters and digits only, and apart from them the
+        same fraction of the others (punctuation), each drawn by `split_seed`: a charset that keeps
+        more labels holds out more crops, never other ones, so a model fine-tuned from another
+        (printable94 from alnum36 `en`) is scored on crops neither ever trained on."""
+        plain = [e for e in entries if alnum36(e.label) == e.label.lower()]
+        others = [e for e in entries if alnum36(e.label) != e.label.lower()]
+        held = {id(e) for group in (plain, others) for e in self.draw(group)}
+        if not held or len(held) == len(entries):
             raise DataError(f"dataset.val_fraction={self.val_fraction} of {len(entries)} kept training "
                             "crops leaves no training or no validation data; set dataset.val_dir")
-        held = set(order[:count].tolist())
-        return ([e for i, e in enumerate(entries) if i not in held],
-                [e for i, e in enumerate(entries) if i in held])
+        return [e for e in entries if id(e) not in held], [e for e in entries if id(e) in held]
+
+    def draw(self, entries: list[Entry]) -> list[Entry]:
+        order = np.random.default_rng(self.split_seed).permutation(len(entries))
+        return [entries[i] for i in order[:int(round(len(entries) * self.val_fraction))]]
 
 
 class LmdbDataModule(WordDataModule):
