@@ -112,3 +112,11 @@ def test_a_word_list_file_and_its_errors(tmp_path):
         WordRenderer(PRINTABLE94, RenderSettings.from_config({"text": {"vocabulary": str(empty)}}))
     with pytest.raises(ConfigError, match="missing.txt: no such file"):
         WordRenderer(PRINTABLE94, RenderSettings.from_config({"text": {"vocabulary": str(tmp_path / "missing.txt")}}))
+
+
+def test_crnn_make_synth_writes_only_words_to_read():
+    """A turned crop's empty label is for training on the fly; a written dataset holds words."""
+    from crnn_pl.cli.make_synth import render
+
+    labels = [label for _, _, label in render(200, Charset.preset("alnum36"), seed=0, max_length=10)]
+    assert all(labels)

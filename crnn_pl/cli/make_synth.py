@@ -44,7 +44,9 @@ def png_bytes(image: np.ndarray) -> bytes:
 
 
 def render(count: int, charset: Charset, seed: int, max_length: int):
-    samples = WordRenderer(charset, RenderSettings.from_config({"max_length": max_length})).samples(count, seed)
+    # Every file is a word to read: no turned crops (their empty label is only for training on the fly).
+    settings = RenderSettings.from_config({"max_length": max_length, "turned_prob": 0.0})
+    samples = WordRenderer(charset, settings).samples(count, seed)
     for number in progress(range(1, count + 1), "rendering"):
         yield number, *next(samples)
 
