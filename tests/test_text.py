@@ -120,3 +120,15 @@ def test_crnn_make_synth_writes_only_words_to_read():
 
     labels = [label for _, _, label in render(200, Charset.preset("alnum36"), seed=0, max_length=10)]
     assert all(labels)
+
+
+def test_export_verification_images_are_written_whatever_the_labels(tmp_path):
+    """printable94 draws dates, URLs and turned crops: `12/05/2026` or an empty label must not
+    become a file name (the export after a printable94 run once stopped here)."""
+    from crnn_pl.core.card import ModelCard
+    from crnn_pl.export.exporter import verification_images
+
+    card = ModelCard.from_hparams({"charset": PRINTABLE94.characters, "case_sensitive": True, "height": 32,
+                                   "width": 100, "channels": 1, "mean": 0.5, "std": 0.5})
+    paths = verification_images(None, tmp_path / "verify", card, count=64)
+    assert len(paths) == 64 and all(p.is_file() and p.parent == tmp_path / "verify" for p in paths)

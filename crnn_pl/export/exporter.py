@@ -151,7 +151,9 @@ def verification_images(pattern: str | None, folder: Path, card: ModelCard, coun
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for index, (image, label) in enumerate(WordRenderer(card.make_charset(), settings).samples(count, seed=2024)):
-        path = folder / f"{index:02d}_{label}.png"
+        # the label only where a file name can hold it (printable94 writes `/`, `*`, `?` and empty ones)
+        safe = "".join(c for c in label if c.isalnum())
+        path = folder / (f"{index:02d}_{safe}.png" if safe else f"{index:02d}.png")
         Image.fromarray(image).save(path)
         paths.append(path)
     return paths
