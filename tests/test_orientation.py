@@ -18,6 +18,11 @@ from crnn_pl.runtime.recognizer import Recognizer
 
 BIN = Path(sys.executable).parent
 WORDS = ["coffee", "street", "hotel", "station", "market", "garden"]
+# Plain, level, sharp words on plain surfaces: what any reader reads when upright.
+CLEAN_VALUES = {"variety": 0.0, "rotation_degrees": 0.0, "shear": 0.0, "perspective": 0.0, "blur_prob": 0.0,
+                "noise_prob": 0.0, "jpeg_prob": 0.0, "downscale_prob": 0.0, "stacked_prob": 0.0,
+                "font_size": [36, 40]}
+CLEAN = RenderSettings.from_config(CLEAN_VALUES)
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +30,7 @@ def turned_words(tmp_path_factory) -> tuple[list[Path], list[str]]:
     """Clean rendered words that `en` reads upright, saved turned a quarter clockwise and
     anticlockwise (text running down and up a vertical sign): crops taller than wide."""
     folder = tmp_path_factory.mktemp("turned")
-    settings = RenderSettings.from_config({"variety": 0.0, "rotation_degrees": 0.0, "shear": 0.0, "perspective": 0.0,
-                                           "blur_prob": 0.0, "noise_prob": 0.0, "jpeg_prob": 0.0,
-                                           "downscale_prob": 0.0, "font_size": [36, 40]})
-    renderer = WordRenderer(Charset.preset("alnum36"), settings)
+    renderer = WordRenderer(Charset.preset("alnum36"), CLEAN)
     upright = [renderer.render(word, np.random.default_rng(i)) for i, word in enumerate(WORDS)]
     reads = Recognizer("en", orientation="upright").read(upright)
     assert [text for text, _ in reads] == WORDS, "en must read the upright words for this test to mean anything"
@@ -65,3 +67,43 @@ def test_every_entry_point_turns_alike(turned_words):
 def test_an_unknown_orientation_is_named():
     with pytest.raises(ConfigError, match="orientation='sideways'"):
         Recognizer("en", orientation="sideways")
+
+
+@pytest.fixture(scope="module")
+def upside_down_words(tmp_path_factory) -> tuple[list[Path], list[str]]:
+    """Clean rendered words, as written, that `en` reads upright, saved upside down."""
+    folder = tmp_path_factory.mktemp("upside_down")
+    renderer = WordRenderer(Charset.preset("printable94"), CLEAN)
+    words = ["Coffee", "STREET", "hotel", "Station", "MARKET", "garden"]
+    upright = [renderer.render(word, np.random.default_rng(i)) for i, word in enumerate(words)]
+    assert [t for t, _ in Recognizer("en", orientation="upright").read(upright)] == words
+    paths = []
+    for word, image in zip(words, upright, strict=True):
+        paths.append(folder / f"{word}.png")
+        Image.fromarray(np.rot90(image, 2)).save(paths[-1])
+    return paths, words
+
+
+def test_crnn_predict_reads_upside_down_crops_and_can_be_told_not_to(upside_down_words):
+    """`en` was trained to read nothing in turned crops (the renderer's turned_prob), so upside
+    down it is unsure and the reader turns the crop."""
+    paths, words = upside_down_words
+    assert predict(*map(str, paths)) == words
+    upright = predict(*map(str, paths), "--orientation", "upright")
+    assert sum(a == b for a, b in zip(upright, words, strict=True)) <= 1
+
+
+def test_crnn_predict_reads_letters_stacked_upright(tmp_path):
+    """A vertical sign's letters stacked upright (`en` learnt them from the renderer's stacked_prob)."""
+    settings = RenderSettings.from_config(CLEAN_VALUES | {"stacked_prob": 1.0})
+    stacked = WordRenderer(Charset.preset("printable94"), settings)
+    words = ["EXIT", "HOTEL", "BAR", "OPEN", "SALE", "TAXI"]
+    paths = []
+    for index, word in enumerate(words):
+        column = np.rot90(stacked.render(word, np.random.default_rng(index)), -1)   # back upright: a tall crop
+        assert column.shape[0] > 2 * column.shape[1]
+        paths.append(tmp_path / f"{word}.png")
+        Image.fromarray(np.ascontiguousarray(column)).save(paths[-1])
+    reads = predict(*map(str, paths))
+    assert sum(a == b for a, b in zip(reads, words, strict=True)) >= 5, reads
+    assert sum(a == b for a, b in zip(predict(*map(str, paths), "--orientation", "upright"), words, strict=True)) == 0

@@ -33,11 +33,12 @@ def test_shipped_model_is_onnx_and_safetensors_under_10_mb_each():
     with safe_open(str(weights), framework="pt") as handle:
         tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
         hparams = json.loads(handle.metadata()["hyper_parameters"])
-    assert hparams["charset"] == "0123456789abcdefghijklmnopqrstuvwxyz"
+    # en reads text as written: case, digits and ASCII punctuation (printable94)
+    assert hparams["charset"] == Charset.preset("printable94").characters and hparams["case_sensitive"]
     assert all(v.dtype == torch.float32 for v in tensors.values() if v.is_floating_point())
     assert Recognizer("en").card == ModelCard.from_hparams(hparams)      # one model in two files
     card = (PRETRAINED_DIR / "en.md").read_text(encoding="utf-8")
-    assert "experiment=pretrain_en" in card and "IIIT5K" in card
+    assert "experiment=en_v3" in card and "IIIT5K" in card
 
 
 def test_the_two_shipped_files_read_alike(word_files):

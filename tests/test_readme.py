@@ -371,6 +371,18 @@ def test_pretrain_en_recipe_reads_rendered_and_real_words_in_its_own_folder(clon
     assert (run / "checkpoints" / "last.ckpt").is_file() and run_folders(clone) == train_before
 
 
+def test_en_v3_recipe_reads_as_written_from_the_shipped_model(clone, synthetic_icdar15):
+    before = run_folders(clone, task="en_v3")
+    result = run_as_user(f"{as_written('OMP_NUM_THREADS=1 python train.py experiment=en_v3')} "
+                         "trainer.max_epochs=1 dataset.train_size=64 dataset.sources.synth.val_size=16", clone)
+    output = result.stdout + result.stderr
+    assert "fine-tuning from en: classifier rows copied 95, new 0" in output
+    assert "mix: synth 80%, icdar15 20% of 64 samples per epoch" in output
+    run = only_new(run_folders(clone, task="en_v3"), before)
+    hparams = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["hyper_parameters"]
+    assert len(hparams["charset"]) == 94 and hparams["case_sensitive"] and hparams["read_max_width"] == 160
+
+
 def test_finetune_icdar15_starts_from_the_shipped_model(clone, synthetic_icdar15):
     result = run_as_user(f"{as_written('python train.py experiment=finetune_icdar15')} trainer.max_epochs=1", clone)
     output = result.stdout + result.stderr
