@@ -148,9 +148,10 @@ def contact_sheet(path: Path, recognizer: Recognizer, real: dict[str, list[tuple
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from crnn_pl.data.synth.renderer import WordRenderer
+    from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer
 
-    renderer = WordRenderer(recognizer.charset)       # conf/dataset/synth.yaml's settings
+    # conf/dataset/synth.yaml's settings, without turned crops (labelled empty for training alone)
+    renderer = WordRenderer(recognizer.charset, RenderSettings.from_config({"turned_prob": 0.0}))
     rendered = [renderer.sample(np.random.default_rng([2026, i])) for i in range(rows)]
     synth_reads = recognizer.read([image for image, _ in rendered])
     columns = [("rendered (dataset=synth)", [(img, lab, text) for (img, lab), (text, _) in

@@ -15,6 +15,7 @@ import torch
 from crnn_pl import CRNNModule
 from crnn_pl.core.card import ModelCard
 from crnn_pl.core.charset import Charset
+from crnn_pl.core.metrics import matches36
 from crnn_pl.core.preprocess import prepare
 from crnn_pl.pretrained import PRETRAINED_DIR, UnknownModelError, resolve_model, shipped_model
 from crnn_pl.runtime.recognizer import Recognizer
@@ -54,7 +55,8 @@ def test_from_pretrained_reads_rendered_words(word_files):
     model = CRNNModule.from_pretrained("en")
     assert not model.training
     reads = [text for text, _ in model.read(paths)]
-    assert sum(r == label for r, label in zip(reads, labels, strict=True)) >= len(labels) - 2, (reads, labels)
+    # the fixture's labels are alnum36 (case folded, no punctuation); en reads as written: acc36
+    assert sum(matches36(r, label) for r, label in zip(reads, labels, strict=True)) >= len(labels) - 2, (reads, labels)
 
 
 def test_crnn_predict_without_a_model_uses_the_shipped_one(word_files, tmp_path):

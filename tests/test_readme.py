@@ -37,6 +37,7 @@ from conftest import (
     user_environment,
 )
 from crnn_pl import CRNNModule, Recognizer
+from crnn_pl.core.metrics import matches36
 from crnn_pl.pretrained import resolve_model
 
 pytestmark = pytest.mark.slow      # every test here works in a clone of the repository
@@ -414,7 +415,8 @@ def test_shipped_model_commands(clone, synthetic_icdar15, word_files):
     # Beyond the export's own check (int8 may differ from PyTorch on 2 of its 18 reads): every known
     # word reads through each exported file as through the PyTorch model, which knows them.
     pytorch = [text for text, _ in CRNNModule.from_pretrained("en").read(paths)]
-    assert sum(text == label for text, label in zip(pytorch, labels, strict=True)) >= 15, pytorch   # "42nd": "i2nd"
+    # the fixture's labels are alnum36; en reads as written ("FESSY" for "fessy"): compared by acc36
+    assert sum(matches36(text, label) for text, label in zip(pytorch, labels, strict=True)) >= 15, pytorch
     for file_name in ("model.onnx", "model.int8.onnx"):
         reads = [text for text, _ in Recognizer(clone / "outputs" / "export" / "en" / file_name).read(paths)]
         assert reads == pytorch, file_name

@@ -16,9 +16,8 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
-from omegaconf import OmegaConf
 
-from conftest import REPO, SMALL_MODEL, run_train, step_of
+from conftest import FIXTURE_RENDER, FIXTURE_RENDER_OVERRIDES, REPO, SMALL_MODEL, run_train, step_of
 from crnn_pl import CRNNModule
 from crnn_pl.cli.sweep import summarise
 from crnn_pl.core.charset import Charset
@@ -34,10 +33,11 @@ VAL_SEED = 7     # conftest's word_files draws its random words with this seed: 
 
 
 def fixture_words_in_validation(word_files, size: int) -> list[int]:
-    """Positions where synth validation (seed VAL_SEED, conf/dataset/synth.yaml's render settings,
-    which are RenderSettings' defaults, as the fixture uses) holds a word the overfit fixture
-    learnt: there a fine-tuned fixture model reads words, elsewhere it reads few or none."""
-    validation = SynthDataModule(charset=ALNUM36, val_size=size, val_seed=VAL_SEED, num_workers=0)
+    """Positions where synth validation (seed VAL_SEED, rendered as the fixture renders:
+    FIXTURE_RENDER, which the runs below set with FIXTURE_RENDER_OVERRIDES) holds a word the overfit
+    fixture learnt: there a fine-tuned fixture model reads words, elsewhere it reads few or none."""
+    validation = SynthDataModule(charset=ALNUM36, val_size=size, val_seed=VAL_SEED, num_workers=0,
+                                 render=FIXTURE_RENDER)
     labels = [label for _, label in validation.renderer.samples(size, seed=VAL_SEED)]
     learnt = [i for i, label in enumerate(word_files[1][:size]) if labels[i] == label]
     assert len(learnt) >= 5, "conftest's word_files no longer shares words with synth validation seed 7"
@@ -56,7 +56,7 @@ def test_ddp_on_two_cpu_processes_validates_the_whole_set(overfit_checkpoint, wo
     command = [sys.executable, str(REPO / "train.py"), "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
                "trainer.precision=32-true", "trainer.max_epochs=1", "dataset.train_size=128",
                "dataset.val_size=32", f"dataset.val_seed={VAL_SEED}", "dataset.batch_size=16", "dataset.num_workers=0",
-               f"pretrained={overfit_checkpoint}", "model.lr=1e-4", *TINY_MODEL,
+               f"pretrained={overfit_checkpoint}", "model.lr=1e-4", *TINY_MODEL, *FIXTURE_RENDER_OVERRIDES,
                "export=none", "logger=none", f"hydra.run.dir={tmp_path}"]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -67,10 +67,9 @@ def test_ddp_on_two_cpu_processes_validates_the_whole_set(overfit_checkpoint, wo
     assert 0 < reported["val/acc"] < 1, reported                     # some words read, some not
 
     module = CRNNModule.load_from_checkpoint(tmp_path / "checkpoints" / "last.ckpt", map_location="cpu")
-    # The renderer settings train.py used: conf/dataset/synth.yaml's, not the dataclass defaults.
-    render = OmegaConf.to_container(OmegaConf.load(REPO / "conf" / "dataset" / "synth.yaml").render)
+    # The renderer settings train.py used: conf/dataset/synth.yaml's with the fixture's overrides.
     datamodule = SynthDataModule(charset=ALNUM36, train_size=128, val_size=32, val_seed=VAL_SEED, batch_size=16,
-                                 num_workers=0, render=render)
+                                 num_workers=0, render=FIXTURE_RENDER)
     trainer = L.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False,
                         enable_model_summary=False)
     single = trainer.validate(module, datamodule=datamodule, verbose=False)[0]
@@ -104,7 +103,8 @@ def test_a_sweep_ends_with_a_summary_table(overfit_checkpoint, word_files, tmp_p
     result = run_train("-m", "loss=ctc,focal_ctc", "model.lr=0.0001,0.01", "trainer.max_epochs=1",
                        "dataset.train_size=32", "dataset.val_size=16", f"dataset.val_seed={VAL_SEED}",
                        "dataset.batch_size=8", "dataset.num_workers=0", f"pretrained={overfit_checkpoint}",
-                       *TINY_MODEL, "export=none", "logger=none", f"hydra.sweep.dir={tmp_path}")
+                       *TINY_MODEL, *FIXTURE_RENDER_OVERRIDES, "export=none", "logger=none",
+                       f"hydra.sweep.dir={tmp_path}")
     with open(tmp_path / "summary.csv", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     combos = {tuple(o for o in row["overrides"].split() if o.startswith(("loss=", "model.lr="))) for row in rows}
