@@ -138,7 +138,7 @@ def overfit_checkpoint(_torch_threads, word_files, tmp_path_factory) -> Path:
     training width and with the batch padded on the right to the exporter's wider verification
     width: every format, onnx_int8 too, is verified on words the model reads (`trained_crops`)."""
     paths, labels = word_files
-    L.seed_everything(1)
+    L.seed_everything(3)
     module = CRNNModule(lr=3e-3, scheduler="none", **SMALL_MODEL)
     assert module.image_spec == ImageSpec(), "trained_crops squeezes the words for another spec"
     words = FileWords(paths, labels, module.image_spec)

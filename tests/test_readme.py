@@ -417,9 +417,12 @@ def test_shipped_model_commands(clone, synthetic_icdar15, word_files):
     pytorch = [text for text, _ in CRNNModule.from_pretrained("en").read(paths)]
     # the fixture's labels are alnum36; en reads as written ("FESSY" for "fessy"): compared by acc36
     assert sum(matches36(text, label) for text, label in zip(pytorch, labels, strict=True)) >= 15, pytorch
-    for file_name in ("model.onnx", "model.int8.onnx"):
-        reads = [text for text, _ in Recognizer(clone / "outputs" / "export" / "en" / file_name).read(paths)]
-        assert reads == pytorch, file_name
+    reads = [text for text, _ in Recognizer(clone / "outputs" / "export" / "en" / "model.onnx").read(paths)]
+    assert reads == pytorch
+    # int8 is approximate by design (docs/decisions.md: up to 12% of words may differ): en version 3
+    # reads one fixture word's comma in int8 only (`3-XWG,2FV` against `3-XWG2FV`)
+    int8 = [text for text, _ in Recognizer(clone / "outputs" / "export" / "en" / "model.int8.onnx").read(paths)]
+    assert sum(a != b for a, b in zip(int8, pytorch, strict=True)) <= 1, (int8, pytorch)
     assert sorted(resolve_model("en").parent.iterdir()) == package        # nothing written into the package
     output = run_as_user(as_written("crnn-eval model_path=en dataset=icdar15 split=val"), clone).stdout
     assert "dataset    icdar15 val: 8 images" in output and re.search(r"acc36 +\d\.\d{4}", output)
@@ -633,8 +636,9 @@ def test_bench_with_the_shipped_model_end_to_end_beside_rapidocr(known_run, word
     for reader in ("pytorch eager", "onnx", "onnx_int8"):
         assert re.search(rf"^\| crnn_pl {reader} \| \d+\.\d\d \| \d+ \| \d\.\d{{4}} \|", report, re.M), reader
     assert f"{len(labels)} crops of `{real}`" in report
-    assert re.search(r"^\| RapidOCR PP-OCRv4 rec \(onnxruntime\) \| \d+\.\d\d \| \d+ \| \d\.\d{4} \| \(the peer\) \|",
-                     report, re.M)
+    # acc36, then exact (the label as written)
+    peer = r"^\| RapidOCR PP-OCRv4 rec \(onnxruntime\) \| \d+\.\d\d \| \d+ \| \d\.\d{4} \| \d\.\d{4} \| \(the peer\) \|"
+    assert re.search(peer, report, re.M)
     command = ("python scripts/bench_real.py --model-path en --data-root ../shared/data "
                "--output docs/real_benchmark_en.md --contact-sheet docs/en_reads.png")
     place_words(word_files, tmp_path / "data" / "iiit5k" / "train", "gt.txt")
