@@ -249,3 +249,27 @@ def test_a_mismatching_backend_fails_the_export(overfit_checkpoint, word_files, 
     with pytest.raises(ExportError, match="onnx export does not match PyTorch"):
         export_checkpoint(overfit_checkpoint, tmp_path, ["onnx"], paths)
     assert json.loads((tmp_path / "manifest.json").read_text())["formats"]["onnx"]["max_abs_diff"] > 9e-3
+
+
+def test_a_48_px_model_exports_verified_and_reads_at_its_height(tmp_path):
+    """image.height=48: the safetensors file rebuilds the taller network, every fp32 format is
+    verified against it, and the ONNX file reads crops resized to 48 px from its card alone."""
+    import torch
+
+    from crnn_pl import CRNNModule
+    from crnn_pl.model.weights import write_safetensors
+
+    torch.manual_seed(0)
+    module = CRNNModule(conv_channels=[8, 16, 16, 16, 32, 32, 32], hidden_size=16, height=48, width=150)
+    source = tmp_path / "tall.safetensors"
+    write_safetensors(source, module.model.state_dict(), dict(module.hparams))
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 256, (30 + 4 * i, 90 + 10 * i), dtype=np.uint8) for i in range(8)]
+    manifest = export_checkpoint(source, tmp_path / "out", ["safetensors", "onnx", "torchscript"], crops)
+    for name in ("safetensors", "onnx", "torchscript"):
+        entry = manifest["formats"][name]
+        assert entry["max_abs_diff"] < 1e-3 and entry["words_agree"] == entry["words"], entry
+        assert {tuple(shape) for shape in entry["shapes"]} >= {(1, 1, 48, 150), (8, 1, 48, 240)}
+    recognizer = Recognizer(tmp_path / "out" / EXPORTED["onnx"])
+    assert recognizer.card.height == 48
+    assert len(recognizer.read(crops[:2])) == 2

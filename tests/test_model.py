@@ -60,6 +60,25 @@ def test_wrong_height_is_a_clear_error():
         model_from_config("crnn_small")(torch.zeros(1, 1, 48, 100))
 
 
+@pytest.mark.parametrize(("height", "width"), [(48, 150), (64, 100)])
+def test_taller_inputs_collapse_to_one_row_of_frames(height, width):
+    """image.height=48 (PaddleOCR's recognisers' height): the last convolution spans the rows the
+    pools leave, so the frames and the classifier are those of the 32 px model."""
+    module = CRNNModule(conv_channels=[32, 64, 96, 96, 192, 192, 192], hidden_size=128, height=height,
+                        width=width)
+    with torch.no_grad():
+        logits = module.eval()(torch.zeros(2, 1, height, width))
+    assert logits.shape == (2, CRNN.num_frames(width), 37)
+    assert module.model.features[-1][0].kernel_size == (height // 16, 2)
+    assert module.describe().endswith(f"MFLOPs per {height}x{width} image")
+
+
+def test_a_height_the_network_cannot_collapse_is_a_config_error():
+    from crnn_pl.core.errors import ConfigError
+    with pytest.raises(ConfigError, match=r"image.height=40: .*multiples of 16"):
+        CRNNModule(height=40)
+
+
 def test_model_and_package_import_no_lightning_or_hydra():
     # Load the model file on its own: importing it through the package would run __init__.
     code = (

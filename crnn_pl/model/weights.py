@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from crnn_pl.core.errors import UserError
-from crnn_pl.model.crnn import CRNN
+from crnn_pl.model.crnn import CRNN, INPUT_HEIGHT
 
 HPARAMS_KEY = "hyper_parameters"        # safetensors metadata: CRNNModule's hyper-parameters as JSON
 NETWORK_KEYS = ("conv_channels", "hidden_size", "num_lstm_layers", "dropout")
@@ -98,7 +98,8 @@ def build_crnn(hparams: dict) -> CRNN:
     network = {key: hparams[key] for key in NETWORK_KEYS if key in hparams}
     if "conv_channels" in network:
         network["conv_channels"] = list(network["conv_channels"])
-    return CRNN(num_classes=len(hparams["charset"]) + 1, in_channels=hparams["channels"], **network)
+    return CRNN(num_classes=len(hparams["charset"]) + 1, in_channels=hparams["channels"],
+                input_height=hparams.get("height", INPUT_HEIGHT), **network)
 
 
 def load_crnn(path: str | Path) -> tuple[CRNN, dict]:

@@ -65,7 +65,7 @@ class CRNNModule(L.LightningModule):
         self.model = CRNN(
             num_classes=self.charset.num_classes, in_channels=channels,
             conv_channels=list(conv_channels), hidden_size=hidden_size,
-            num_lstm_layers=num_lstm_layers, dropout=dropout,
+            num_lstm_layers=num_lstm_layers, dropout=dropout, input_height=height,
         )
         self.loss_fn = build_loss(loss, alpha=focal_alpha, gamma=focal_gamma)
         self.val_metrics = WordMetrics()
@@ -83,10 +83,11 @@ class CRNNModule(L.LightningModule):
         return self.model(images)
 
     def describe(self) -> str:
-        """Parameters and MFLOPs of one 32x100 image: the figures the README quotes."""
+        """Parameters and MFLOPs of one image at the input size: the figures the README quotes."""
         params = count_parameters(self.model)
-        mflops = count_mflops(self.model, width=100)
-        return f"CRNN: {params / 1e6:.2f}M parameters, {mflops:.0f} MFLOPs per 32x100 image"
+        spec = self.image_spec
+        mflops = count_mflops(self.model, width=spec.width)
+        return f"CRNN: {params / 1e6:.2f}M parameters, {mflops:.0f} MFLOPs per {spec.height}x{spec.width} image"
 
     def compute_loss(self, images: torch.Tensor, labels: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         logits = self(images)
