@@ -1,7 +1,10 @@
-"""Train-time augmentation of real word crops (`augment=none|light|heavy` in conf/augment/).
+"""Train-time augmentation of word crops (`augment=none|light|heavy|randaugment` in conf/augment/).
 
 Applied to the decoded uint8 image before the one resize-and-pad, so the model sees augmented
 and clean crops the same way. The photometric part is shared with the synthetic renderer.
+Two policies: `fixed` (light, heavy: each transform with its own probability, for real crops) and
+`randaugment` (Cubuk et al. 2020, as PARSeq trains: `num_ops` operations drawn per crop from one
+list, each at most `magnitude` strong; for rendered and real crops alike).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from dataclasses import dataclass
 import albumentations as A
 import cv2
 import numpy as np
+
+from crnn_pl.core.errors import ConfigError
 
 
 def photometric_transforms(blur_prob: float, downscale_prob: float, noise_prob: float,
@@ -30,9 +35,10 @@ def photometric_transforms(blur_prob: float, downscale_prob: float, noise_prob: 
 
 @dataclass(frozen=True)
 class AugmentSettings:
-    """Knobs of conf/augment/*.yaml; each yaml documents its choices."""
+    """Knobs of conf/augment/{light,heavy}.yaml (policy `fixed`); each yaml documents its choices."""
 
     enabled: bool = False
+    policy: str = "fixed"
     rotation_degrees: float = 0.0
     shear_degrees: float = 0.0
     perspective: float = 0.0
@@ -72,7 +78,64 @@ class Augmenter:
         return self.pipeline(image=image)["image"]
 
 
+@dataclass(frozen=True)
+class RandAugmentSettings:
+    """Knobs of conf/augment/randaugment.yaml (no defaults here: that file is their one source)."""
+
+    enabled: bool
+    policy: str
+    num_ops: int            # operations drawn per crop, without replacement
+    magnitude: float        # 0-10: the strongest each operation gets; its strength is drawn up to it
+    prob: float             # share of crops augmented at all
+
+
+def randaugment_operations(magnitude: float) -> list[A.BasicTransform]:
+    """The operation list, each scaled to `magnitude` (10: the strongest a word stays readable at)."""
+    m = min(max(magnitude, 0.0), 10.0) / 10
+    border = dict(border_mode=cv2.BORDER_REPLICATE, fit_output=True)
+    blur = 3 + 2 * round(2 * m)         # odd kernel sizes 3 to 7
+    return [
+        A.Affine(rotate=(-20 * m, 20 * m), **border),
+        A.Affine(shear={"x": (-30 * m, 30 * m), "y": (0, 0)}, **border),
+        A.Affine(shear={"x": (0, 0), "y": (-8 * m, 8 * m)}, **border),
+        A.Perspective(scale=(0.0, 0.1 * m), **border),
+        A.GaussianBlur(blur_limit=(3, blur), sigma_limit=(0.1, 0.2 + 1.8 * m)),
+        A.MotionBlur(blur_limit=(3, blur)),
+        A.GaussNoise(std_range=(0.0, 0.02 + 0.13 * m)),
+        A.RandomBrightnessContrast(brightness_limit=0.5 * m, contrast_limit=0.5 * m),
+        A.Posterize(num_bits=(max(1, 8 - round(6 * m)), 8)),
+        A.Solarize(threshold_range=(1.0 - 0.5 * m, 1.0)),
+        A.ImageCompression(quality_range=(max(5, round(100 - 90 * m)), 100)),
+        A.Downscale(scale_range=(1.0 - 0.7 * m, 1.0)),
+        A.Sharpen(alpha=(0.0, m)),
+        A.Equalize(),
+        A.AutoContrast(),
+        A.InvertImg(),
+    ]
+
+
+class RandAugmenter(Augmenter):
+    """`num_ops` operations drawn per crop from `randaugment_operations(magnitude)`."""
+
+    def __init__(self, settings: RandAugmentSettings) -> None:
+        operations = randaugment_operations(settings.magnitude)
+        for op in operations:
+            op.p = 1.0              # a drawn operation always runs: SomeOf does the drawing
+        self.pipeline = A.Compose([A.SomeOf(operations, n=settings.num_ops, replace=False, p=settings.prob)])
+
+
+POLICIES = {"fixed": (AugmentSettings, Augmenter), "randaugment": (RandAugmentSettings, RandAugmenter)}
+
+
 def build_augment(values: dict | None) -> Augmenter | None:
     """An augmenter from a plain dict such as the `augment` config node; None when disabled."""
-    settings = AugmentSettings(**(values or {}))
-    return Augmenter(settings) if settings.enabled else None
+    values = dict(values or {})
+    policy = values.get("policy", "fixed")
+    if policy not in POLICIES:
+        raise ConfigError(f"augment.policy={policy!r}: choose from {sorted(POLICIES)}")
+    settings_class, augmenter_class = POLICIES[policy]
+    try:
+        settings = settings_class(**values)
+    except TypeError as error:
+        raise ConfigError(f"augment (policy {policy}): {error}") from None
+    return augmenter_class(settings) if settings.enabled else None
