@@ -74,6 +74,17 @@ def test_focal_ctc_settings_reach_the_trained_module(tmp_path):
     assert (module.loss_fn.alpha, module.loss_fn.gamma) == (alpha, gamma)
 
 
+def test_taller_input_randaugment_and_one_thread_through_hydra(tmp_path):
+    """The ablation's knobs as a user types them: a 48 px input, RandAugment on the rendered words
+    (they reach the dataset's training split), one torch thread beside the render worker."""
+    result = run_train("debug=fast", *TINY_MODEL, "image.height=48", "image.width=150",
+                       "augment=randaugment", "torch_threads=1", f"hydra.run.dir={tmp_path}")
+    output = result.stdout + result.stderr
+    assert "MFLOPs per 48x150 image" in output and "; torch threads: 1" in output
+    config = OmegaConf.load(tmp_path / "config.yaml")
+    assert config.augment.policy == "randaugment" and config.image.height == 48
+
+
 def test_fast_dev_run_skips_the_export(tmp_path):
     result = run_train("debug=fast", *TINY_MODEL, f"hydra.run.dir={tmp_path}")
     assert "export skipped: no best checkpoint" in result.stdout + result.stderr

@@ -12,6 +12,7 @@ from typing import Any
 
 import hydra
 import lightning as L
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.pytorch.callbacks import LearningRateMonitor
@@ -94,6 +95,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """Build everything from `cfg`, fit (and optionally test), return the final metrics."""
     refuse_ddp_inside_a_sweep(cfg)
     L.seed_everything(cfg.seed, workers=True)
+    if cfg.get("torch_threads"):
+        torch.set_num_threads(int(cfg.torch_threads))
     output_dir = Path(cfg.paths.output_dir)
     save_resolved_config(cfg, output_dir)
 
@@ -114,8 +117,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks,
                                                  logger=loggers or False)
-    log.info("%s; charset %d characters (%s)", module.describe(), len(charset),
-             "case-sensitive" if charset.case_sensitive else "case-folded")
+    log.info("%s; charset %d characters (%s); torch threads: %d", module.describe(), len(charset),
+             "case-sensitive" if charset.case_sensitive else "case-folded", torch.get_num_threads())
 
     with refusing_code(checkpoint):     # resume= reads a checkpoint as data only, like every model file
         trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint, weights_only=True)
