@@ -66,6 +66,13 @@ def test_heldout_words_and_font_families_never_reach_training():
     assert 0.07 < len(heldout.vocabulary) / (len(train.vocabulary) + len(heldout.vocabulary)) < 0.13
 
 
+def test_a_split_its_fonts_cannot_fill_is_a_config_error(printable_renderer):
+    """Never a silent fallback to training's fonts: a held-out set drawn in them would measure nothing."""
+    training_fonts = printable_renderer.fonts[:3]
+    with pytest.raises(ConfigError, match=r"dataset.render.split=heldout: none of the 3 fonts of font_sources="):
+        WordRenderer(PRINTABLE94, RenderSettings.from_config({"split": "heldout"}), fonts=training_fonts)
+
+
 def test_a_charset_without_punctuation_labels_what_it_can_write():
     """alnum36 draws "$4.00" but labels it "400", as the benchmark protocol reads it."""
     renderer = WordRenderer(Charset.preset("alnum36"), RenderSettings.from_config({"max_length": 16}))

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from crnn_pl.core.charset import Charset
+from crnn_pl.core.errors import ConfigError
 from crnn_pl.data.synth.degrade import build_degradations, shrink_and_upscale
 from crnn_pl.data.synth.fonts import FontFile, bundled_fonts
 from crnn_pl.data.synth.geometry import crop_with_margin, warp
@@ -38,10 +39,14 @@ class WordRenderer:
         fonts = fonts if fonts is not None else bundled_fonts(settings.font_sources)
         # A caps-only face cannot show the difference a case-sensitive charset makes.
         fonts = tuple(f for f in fonts if charset.case_sensitive is False or not f.caps_only)
+        if not fonts:
+            raise ConfigError(f"no font of dataset.render.font_sources={list(settings.font_sources)} can write "
+                              "this charset's letters")
         # Held-out font families render only the held-out split (never trained on).
-        self.fonts = tuple(f for f in fonts if is_heldout(f.family) == (settings.split == "heldout")) or fonts
+        self.fonts = tuple(f for f in fonts if is_heldout(f.family) == (settings.split == "heldout"))
         if not self.fonts:
-            raise ValueError("no usable fonts for this charset")
+            raise ConfigError(f"dataset.render.split={settings.split}: none of the {len(fonts)} fonts of "
+                              f"font_sources={list(settings.font_sources)} is in that split; add a source")
         self.alphabet = self._render_alphabet(charset)
         # Punctuation is drawn even where the charset drops it from labels (alnum36): the model
         # learns to skip it, as the benchmark protocol reads "$4.00" as "400".
