@@ -1,5 +1,6 @@
-"""Orientation in the one read path (crnn_pl.runtime.recognizer): tall crops are also read turned
-a quarter each way, and `crnn-predict --orientation upright` turns that off."""
+"""Orientation and shape in the one read path (crnn_pl.runtime.recognizer): tall crops are also read
+turned a quarter each way, narrow crops also read stretched, unsure ones upside down, and
+`crnn-predict --orientation upright` turns all of it off."""
 
 from __future__ import annotations
 
@@ -56,6 +57,40 @@ def test_crnn_predict_reads_vertical_crops_and_can_be_told_not_to(turned_words):
     assert predict(*map(str, paths)) == labels
     upright = predict(*map(str, paths), "--orientation", "upright")
     assert sum(a == b for a, b in zip(upright, labels, strict=True)) <= len(labels) // 4
+
+
+@pytest.fixture(scope="module")
+def condensed_words(tmp_path_factory) -> tuple[list[Path], list[str]]:
+    """The same clean words squeezed into square boxes: condensed letters in a tight crop, which a
+    model reading 32 x 32 px (9 frames) cannot fit "station" into."""
+    folder = tmp_path_factory.mktemp("condensed")
+    renderer = WordRenderer(Charset.preset("alnum36"), CLEAN)
+    paths = []
+    for index, word in enumerate(WORDS):
+        image = renderer.render(word, np.random.default_rng(index))
+        square = Image.fromarray(image).resize((image.shape[0], image.shape[0]), Image.Resampling.BOX)
+        paths.append(folder / f"{word}.png")
+        square.save(paths[-1])
+    return paths, list(WORDS)
+
+
+def test_crnn_predict_reads_condensed_crops_stretched(condensed_words):
+    paths, labels = condensed_words
+    assert predict(*map(str, paths)) == labels
+    upright = predict(*map(str, paths), "--orientation", "upright")
+    assert sum(a == b for a, b in zip(upright, labels, strict=True)) <= 2
+
+
+def test_views_follow_the_crop_shape():
+    """As it is first; tall crops add two quarter turns; narrow crops a view stretched to 2:1."""
+    recognizer = Recognizer("en")
+    wide, narrow, tall = (np.full((32, w), 200, np.uint8) for w in (100, 40, 16))
+    for array in (wide, narrow, tall):
+        array[8:24, 4:-4] = 30
+    assert len(recognizer.prepare(wide).turns) == 1 and recognizer.prepare(wide).to_flip is not None
+    assert len(recognizer.prepare(narrow).turns) == 2 and recognizer.prepare(narrow).to_flip is not None
+    assert len(recognizer.prepare(tall).turns) == 4 and recognizer.prepare(tall).to_flip is None
+    assert len(Recognizer("en", orientation="upright").prepare(tall).turns) == 1
 
 
 def test_every_entry_point_turns_alike(turned_words):

@@ -137,6 +137,12 @@ def resize_and_pad(image: np.ndarray, spec: ImageSpec) -> np.ndarray:
 BLANK_RANGE = 12
 
 
+def stretch_to_aspect(array: np.ndarray, aspect: float) -> np.ndarray:
+    """The crop widened to `aspect` x its height (condensed letters drawn at a usual width)."""
+    height = array.shape[0]
+    return cv2.resize(array, (max(1, round(aspect * height)), height), interpolation=cv2.INTER_LINEAR)
+
+
 def is_blank(array: np.ndarray) -> bool:
     """Whether a decoded uint8 crop is flat (no ink to read)."""
     low, high = np.percentile(array, (1, 99))

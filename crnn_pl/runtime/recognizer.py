@@ -16,12 +16,14 @@ or, for a model whose card sets read_max_width (`en`: 160), read at its natural 
 each width group in its own model call so that a read never depends on its batch-mates. A blank
 crop (flat, no ink) reads as ("", 0.0) without running the model.
 
-Orientation (`orientation="auto"`, the default; "upright" reads every crop as it is): a crop at
-least `TALL_RATIO` times as tall as wide (vertical signs) is read as it is and turned a quarter
-each way, and the most confident read wins; any other crop read with a confidence below
-`FLIP_BELOW` is read upside down too, and the more confident read wins. Stacked upright letters,
-which no turn makes a row of upright letters, are read turned a quarter anticlockwise, as the
-renderer trains them. docs/decisions.md gives the thresholds' measurements.
+Orientation and shape (`orientation="auto"`, the default; "upright" reads every crop once, as
+it is): a crop at least `TALL_RATIO` times as tall as wide (vertical signs) is also read turned a
+quarter each way; a crop narrower than `STRETCH_BELOW` times its height (condensed letters in a
+tight box, which squeezed into a few frames lose letters) is also read stretched to that shape;
+the most confident read wins. A crop read as it is below `FLIP_BELOW` confident is read upside
+down too, and the more confident read wins. Stacked upright letters, which no turn makes a row of
+upright letters, are read turned a quarter anticlockwise, as the renderer trains them.
+docs/decisions.md gives the thresholds' measurements.
 """
 
 from __future__ import annotations
@@ -37,7 +39,15 @@ import numpy as np
 
 from crnn_pl.core.card import ModelCard
 from crnn_pl.core.errors import ConfigError
-from crnn_pl.core.preprocess import ImageInput, ImageSpec, is_blank, normalize_array, read_by_width, to_array
+from crnn_pl.core.preprocess import (
+    ImageInput,
+    ImageSpec,
+    is_blank,
+    normalize_array,
+    read_by_width,
+    stretch_to_aspect,
+    to_array,
+)
 from crnn_pl.pretrained import UnknownModelError, resolve_model
 from crnn_pl.runtime.engines.base import ModelLoadError, Runner
 from crnn_pl.runtime.formats import engine, format_of
@@ -45,12 +55,14 @@ from crnn_pl.runtime.formats import engine, format_of
 ORIENTATIONS = ("auto", "upright")
 TALL_RATIO = 1.5        # height / width from which a crop is also read turned a quarter each way
 FLIP_BELOW = 0.5        # read confidence under which a crop is also read upside down
+STRETCH_BELOW = 2.0     # width / height under which a crop is also read stretched to this shape
 
 
 @dataclass(frozen=True)
 class Views:
-    """A crop ready for the model: the ways it is read at once (as it is, first), and the decoded
-    crop to read upside down when those reads are unsure (None: never), prepared only then."""
+    """A crop ready for the model: the ways it is read at once (as it is first, then turned or
+    stretched), and the decoded crop to read upside down when those reads are unsure (None: never),
+    prepared only then."""
 
     turns: tuple[np.ndarray, ...]
     to_flip: np.ndarray | None = None
@@ -152,9 +164,13 @@ class Recognizer:
         if self.orientation == "upright":
             return Views((normalize_array(array, self.spec),))
         height, width = array.shape[:2]
-        if height >= TALL_RATIO * width:    # np.rot90: k=1 a quarter anticlockwise, k=-1 clockwise
-            return Views(tuple(normalize_array(np.rot90(array, k), self.spec) for k in (0, 1, -1)))
-        return Views((normalize_array(array, self.spec),), to_flip=array)
+        tall = height >= TALL_RATIO * width
+        views = [array]
+        if tall:                            # np.rot90: k=1 a quarter anticlockwise, k=-1 clockwise
+            views += [np.rot90(array, 1), np.rot90(array, -1)]
+        if width < STRETCH_BELOW * height:
+            views.append(stretch_to_aspect(array, STRETCH_BELOW))
+        return Views(tuple(normalize_array(view, self.spec) for view in views), to_flip=None if tall else array)
 
     def read_prepared(self, images: list[ImageInput], prepared: list[Prepared]) -> Iterator[Read]:
         views = [p for p in prepared if isinstance(p, Views)]
@@ -172,8 +188,10 @@ class Recognizer:
         """The most confident read of each crop's views: its turns first, then, for crops read
         unsurely, upside down."""
         turns = iter(read_by_width([turn for view in views for turn in view.turns], self.read_arrays))
-        best = [max((next(turns) for _ in view.turns), key=lambda read: read[1]) for view in views]
-        unsure = [i for i, view in enumerate(views) if view.to_flip is not None and best[i][1] < FLIP_BELOW]
+        reads = [[next(turns) for _ in view.turns] for view in views]
+        best = [max(crop_reads, key=lambda read: read[1]) for crop_reads in reads]
+        # Unsure as it is (not stretched: a stretched upside-down crop can read confidently wrong).
+        unsure = [i for i, view in enumerate(views) if view.to_flip is not None and reads[i][0][1] < FLIP_BELOW]
         flipped = read_by_width([normalize_array(np.rot90(views[i].to_flip, 2), self.spec) for i in unsure],
                                 self.read_arrays)
         for i, read in zip(unsure, flipped, strict=True):
