@@ -278,10 +278,15 @@ MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "GNUMAKEFLAGS", "MAKELEVEL", "MAKEOVERR
                   "MAKE_TERMOUT", "MAKE_TERMERR", "ARGS", "VENV")
 
 
+# A developer's thread settings: a user's new shell has none, so a recipe's own choice shows.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def user_environment() -> dict[str, str]:
     """The shell of a user who activated the project's venv (none of make's variables set)."""
     bin_dir = str(Path(sys.executable).parent)
-    environment = {name: value for name, value in os.environ.items() if name not in MAKE_VARIABLES}
+    environment = {name: value for name, value in os.environ.items()
+                   if name not in MAKE_VARIABLES + THREAD_VARIABLES}
     return dict(environment, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""), VIRTUAL_ENV=sys.prefix)
 
 
