@@ -145,7 +145,8 @@ def test_make_in_a_clone_takes_nothing_from_the_make_running_the_tests(tmp_path,
 
 def test_make_train_runs_the_default_recipe(clone):
     before = run_folders(clone)
-    result = run_as_user(f'{as_written("make train")} ARGS="{TINY} {FEW} callbacks.progress_bar.every_n_steps=1"', clone)
+    command = as_written("make train")
+    result = run_as_user(f'{command} ARGS="{TINY} {FEW} callbacks.progress_bar.every_n_steps=1"', clone)
     run = only_new(run_folders(clone), before)
     config = OmegaConf.load(run / "config.yaml")
     assert config.model.lr == 1.5e-3 and config.trainer.precision == "bf16-mixed"   # experiment=cpu_15min
