@@ -81,16 +81,22 @@ def test_crnn_predict_reads_condensed_crops_stretched(condensed_words):
     assert sum(a == b for a, b in zip(upright, labels, strict=True)) <= 2
 
 
-def test_views_follow_the_crop_shape():
-    """As it is first; tall crops add two quarter turns; narrow crops a view stretched to 2:1."""
+def test_views_follow_the_crop_shape_and_second_looks_the_confidence():
+    """Read at once: as it is, plus two quarter turns for a tall crop. Judged on the read as it is:
+    a narrow crop read below 0.99 is read stretched to 2:1, one not tall below 0.5 upside down."""
     recognizer = Recognizer("en")
-    wide, narrow, tall = (np.full((32, w), 200, np.uint8) for w in (100, 40, 16))
-    for array in (wide, narrow, tall):
+    arrays = [np.full((32, w), 200, np.uint8) for w in (100, 40, 16)]
+    for array in arrays:
         array[8:24, 4:-4] = 30
-    assert len(recognizer.prepare(wide).turns) == 1 and recognizer.prepare(wide).to_flip is not None
-    assert len(recognizer.prepare(narrow).turns) == 2 and recognizer.prepare(narrow).to_flip is not None
-    assert len(recognizer.prepare(tall).turns) == 4 and recognizer.prepare(tall).to_flip is None
-    assert len(Recognizer("en", orientation="upright").prepare(tall).turns) == 1
+    wide, narrow, tall = (recognizer.prepare(a) for a in arrays)
+    assert (len(wide.turns), len(narrow.turns), len(tall.turns)) == (1, 1, 3)
+    assert [look.shape for look in narrow.second_looks(0.3)] == [(32, 64), (32, 40)]    # stretched, upside down
+    assert [look.shape for look in narrow.second_looks(0.98)] == [(32, 64)]
+    assert narrow.second_looks(0.995) == [] and wide.second_looks(0.6) == []
+    assert [look.shape for look in wide.second_looks(0.3)] == [(32, 100)]
+    assert [look.shape for look in tall.second_looks(0.3)] == [(32, 64)]                  # never upside down
+    upright = Recognizer("en", orientation="upright").prepare(arrays[2])
+    assert len(upright.turns) == 1 and upright.second_looks(0.0) == []
 
 
 def test_every_entry_point_turns_alike(turned_words):

@@ -18,11 +18,13 @@ crop (flat, no ink) reads as ("", 0.0) without running the model.
 
 Orientation and shape (`orientation="auto"`, the default; "upright" reads every crop once, as
 it is): a crop at least `TALL_RATIO` times as tall as wide (vertical signs) is also read turned a
-quarter each way; a crop narrower than `STRETCH_BELOW` times its height (condensed letters in a
-tight box, which squeezed into a few frames lose letters) is also read stretched to that shape;
-the most confident read wins. A crop read as it is below `FLIP_BELOW` confident is read upside
-down too, and the more confident read wins. Stacked upright letters, which no turn makes a row of
-upright letters, are read turned a quarter anticlockwise, as the renderer trains them.
+quarter each way, and the most confident read wins. Then, judged on the read as it is, a crop
+narrower than `STRETCH_BELOW` times its height read below `STRETCH_IF_BELOW` confident (condensed
+letters in a tight box, which squeezed into a few frames lose letters) is read stretched to that
+shape, and one read below `FLIP_BELOW` confident is read upside down; the most confident read wins.
+Sure reads are never read twice, so the second looks cost batch-1 latency little. Stacked upright
+letters, which no turn makes a row of upright letters, are read turned a quarter anticlockwise, as
+the renderer trains them.
 docs/decisions.md gives the thresholds' measurements.
 """
 
@@ -55,17 +57,29 @@ from crnn_pl.runtime.formats import engine, format_of
 ORIENTATIONS = ("auto", "upright")
 TALL_RATIO = 1.5        # height / width from which a crop is also read turned a quarter each way
 FLIP_BELOW = 0.5        # read confidence under which a crop is also read upside down
-STRETCH_BELOW = 2.0     # width / height under which a crop is also read stretched to this shape
+STRETCH_BELOW = 2.0     # width / height under which an unsure crop is also read stretched to this shape
+STRETCH_IF_BELOW = 0.99  # read confidence under which such a narrow crop is read stretched
 
 
 @dataclass(frozen=True)
 class Views:
-    """A crop ready for the model: the ways it is read at once (as it is first, then turned or
-    stretched), and the decoded crop to read upside down when those reads are unsure (None: never),
-    prepared only then."""
+    """A crop ready for the model: the ways it is read at once (as it is first, then turned), and
+    the decoded crop with the second looks it may get if read unsurely as it is (prepared only
+    then): stretched (a narrow crop), upside down (one not tall)."""
 
     turns: tuple[np.ndarray, ...]
-    to_flip: np.ndarray | None = None
+    decoded: np.ndarray | None = None
+    stretch: bool = False
+    flip: bool = False
+
+    def second_looks(self, confidence: float) -> list[np.ndarray]:
+        """The decoded crop's other shapes to read, given the confidence of the read as it is."""
+        looks = []
+        if self.stretch and confidence < STRETCH_IF_BELOW:
+            looks.append(stretch_to_aspect(self.decoded, STRETCH_BELOW))
+        if self.flip and confidence < FLIP_BELOW:
+            looks.append(np.rot90(self.decoded, 2))
+        return looks
 
 
 # What a prepared crop is: its views, None for a blank crop, or why it could not be read.
@@ -165,12 +179,9 @@ class Recognizer:
             return Views((normalize_array(array, self.spec),))
         height, width = array.shape[:2]
         tall = height >= TALL_RATIO * width
-        views = [array]
-        if tall:                            # np.rot90: k=1 a quarter anticlockwise, k=-1 clockwise
-            views += [np.rot90(array, 1), np.rot90(array, -1)]
-        if width < STRETCH_BELOW * height:
-            views.append(stretch_to_aspect(array, STRETCH_BELOW))
-        return Views(tuple(normalize_array(view, self.spec) for view in views), to_flip=None if tall else array)
+        turns = (array, np.rot90(array, 1), np.rot90(array, -1)) if tall else (array,)   # k=1: anticlockwise
+        return Views(tuple(normalize_array(turn, self.spec) for turn in turns), decoded=array,
+                     stretch=width < STRETCH_BELOW * height, flip=not tall)
 
     def read_prepared(self, images: list[ImageInput], prepared: list[Prepared]) -> Iterator[Read]:
         views = [p for p in prepared if isinstance(p, Views)]
@@ -185,16 +196,15 @@ class Recognizer:
                 yield Read(image, text, confidence)
 
     def read_views(self, views: list[Views]) -> list[tuple[str, float]]:
-        """The most confident read of each crop's views: its turns first, then, for crops read
-        unsurely, upside down."""
+        """The most confident read of each crop's views: its turns first, then the second looks
+        its read as it is asks for (one model pass for all of them)."""
         turns = iter(read_by_width([turn for view in views for turn in view.turns], self.read_arrays))
         reads = [[next(turns) for _ in view.turns] for view in views]
         best = [max(crop_reads, key=lambda read: read[1]) for crop_reads in reads]
-        # Unsure as it is (not stretched: a stretched upside-down crop can read confidently wrong).
-        unsure = [i for i, view in enumerate(views) if view.to_flip is not None and reads[i][0][1] < FLIP_BELOW]
-        flipped = read_by_width([normalize_array(np.rot90(views[i].to_flip, 2), self.spec) for i in unsure],
-                                self.read_arrays)
-        for i, read in zip(unsure, flipped, strict=True):
+        # Judged as it is: a stretched or turned read of an upside-down crop can be confidently wrong.
+        looks = [(i, look) for i, view in enumerate(views) for look in view.second_looks(reads[i][0][1])]
+        again = read_by_width([normalize_array(look, self.spec) for _, look in looks], self.read_arrays)
+        for (i, _), read in zip(looks, again, strict=True):
             if read[1] > best[i][1]:
                 best[i] = read
         return best
