@@ -30,7 +30,9 @@ def test_the_vocabulary_holds_over_100k_distinct_words(printable_renderer):
 
 
 def test_every_kind_writes_what_the_charset_holds():
-    settings = RenderSettings.from_config({"text": {"shares": {kind: 1.0 for kind in KINDS}}}).text
+    patterns = ["[A-Z]{2}[0-9]{2}-[A-Z]{3}", r"\d{3,5}\.\d"]
+    text = {"shares": {kind: 1.0 for kind in KINDS}, "patterns": patterns}
+    settings = RenderSettings.from_config({"text": text}).text
     sampler = TextSampler(settings, PRINTABLE94.characters, 16,
                           vocabulary=("coffee", "street", "hotel", "exit", "Mall", "sale"))
     rng = np.random.default_rng(0)

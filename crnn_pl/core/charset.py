@@ -1,11 +1,15 @@
 """Charset: the one place that maps text to CTC targets and frame scores back to text.
 
-The blank is index 0, so a model over a charset of N characters has N + 1 classes.
+The blank is index 0, so a model over a charset of N characters has N + 1 classes. Text is
+Unicode-normalised once, to NFC, wherever it meets a charset (the charset's own characters, labels,
+the renderer's corpus), so a letter typed precomposed (`ệ`) and one typed with combining marks
+(`e` + U+0323 + U+0302) are the same character.
 """
 
 from __future__ import annotations
 
 import string
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +22,9 @@ if TYPE_CHECKING:
     import torch
 
 BLANK = 0
+NORMAL_FORM = "NFC"
+# Charsets shipped as dictionaries (one character per line), named like the presets: charset.name=vi
+DICTIONARY_DIR = Path(__file__).with_name("dictionaries")
 
 PRESETS: dict[str, tuple[str, bool]] = {
     # name: (characters, case_sensitive)
@@ -36,6 +43,7 @@ class Charset:
     def __init__(self, characters: str, case_sensitive: bool = True) -> None:
         if not characters:
             raise CharsetError("a charset needs at least one character")
+        characters = nfc(characters)
         duplicates = sorted({c for c in characters if characters.count(c) > 1})
         if duplicates:
             raise CharsetError(f"charset has duplicate characters: {duplicates!r}")
@@ -47,18 +55,28 @@ class Charset:
 
     @classmethod
     def preset(cls, name: str) -> Charset:
-        if name not in PRESETS:
-            raise CharsetError(f"unknown charset preset {name!r}; choose one of {sorted(PRESETS)}")
-        characters, case_sensitive = PRESETS[name]
-        return cls(characters, case_sensitive)
+        """A built-in charset: a preset above or a dictionary shipped in crnn_pl/core/dictionaries."""
+        if name in PRESETS:
+            characters, case_sensitive = PRESETS[name]
+            return cls(characters, case_sensitive)
+        dictionary = DICTIONARY_DIR / f"{name}.txt"
+        if dictionary.is_file():
+            return cls.from_file(dictionary)
+        raise CharsetError(f"unknown charset preset {name!r}; choose one of {preset_names()}")
 
     @classmethod
     def from_file(cls, path: str | Path, case_sensitive: bool = True) -> Charset:
         """Read a dictionary with one character per line, as PaddleOCR's are."""
         path = Path(path)
+        if not path.is_file():
+            raise CharsetError(f"{path}: no such charset file")
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise CharsetError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
         characters = []
-        for line_number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
-            character = line.rstrip("\r\n")
+        for line_number, line in enumerate(text.splitlines(), 1):
+            character = nfc(line.rstrip("\r\n"))
             if len(character) != 1:
                 raise CharsetError(
                     f"{path}:{line_number}: expected one character per line, got {character!r}"
@@ -81,7 +99,8 @@ class Charset:
         return f"Charset({self.characters!r}, case_sensitive={self.case_sensitive})"
 
     def normalize(self, text: str) -> str:
-        """Fold case where the charset ignores it; the label form that training compares."""
+        """NFC, and case folded where the charset ignores case: the label form training compares."""
+        text = nfc(text)
         return text if self.case_sensitive else text.lower()
 
     def unknown_characters(self, text: str) -> set[str]:
@@ -133,6 +152,15 @@ class Charset:
             confidence = sum(kept_scores) / len(kept_scores) if kept_scores else 0.0
             results.append(("".join(kept_characters), confidence))
         return results
+
+
+def nfc(text: str) -> str:
+    """`text` in the one normal form every charset, label and corpus uses."""
+    return text if unicodedata.is_normalized(NORMAL_FORM, text) else unicodedata.normalize(NORMAL_FORM, text)
+
+
+def preset_names() -> list[str]:
+    return sorted([*PRESETS, *(p.stem for p in DICTIONARY_DIR.glob("*.txt"))])
 
 
 def build_charset(name: str | None = None, characters: str | None = None,

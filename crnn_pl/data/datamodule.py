@@ -159,6 +159,8 @@ class SynthDataModule(WordDataModule):
             rank_zero_info(f"synth: {len(self.renderer.fonts)} fonts, {len(self.renderer.vocabulary)} "
                            f"vocabulary words, {self.train_size} fresh words per epoch, "
                            f"{self.val_size} fixed validation words")
+            for line in self.renderer.report_lines:
+                rank_zero_info(f"synth: {line}")
             return SynthWordDataset(self.renderer, self.spec, self.train_size, seed=self.seed,
                                     fresh_every_epoch=True, augment=self.augment)
         return SynthWordDataset(self.renderer, self.spec, self.val_size, seed=self.val_seed)

@@ -19,12 +19,14 @@ import numpy as np
 from crnn_pl.core.charset import Charset
 from crnn_pl.core.errors import ConfigError
 from crnn_pl.data.synth.degrade import build_degradations, shrink_and_upscale
-from crnn_pl.data.synth.fonts import FontFile, bundled_fonts
+from crnn_pl.data.synth.fonts import FontFile, bundled_fonts, check_coverage, coverage_report, read_user_fonts
 from crnn_pl.data.synth.geometry import crop_with_margin, warp
 from crnn_pl.data.synth.settings import STACKED_MAX_LENGTH, RenderSettings
 from crnn_pl.data.synth.surface import composite, uneven_light
 from crnn_pl.data.synth.text import TextSampler, is_heldout
 from crnn_pl.data.synth.typeset import draw_stacked, draw_text, load_font, neighbour_texts
+
+REDRAWS = 10       # tries at text some font draws before falling back to a few letters
 
 
 class WordRenderer:
@@ -36,24 +38,48 @@ class WordRenderer:
         self.charset = charset
         settings = (settings or RenderSettings.from_config()).effective()
         self.settings = settings
-        fonts = fonts if fonts is not None else bundled_fonts(settings.font_sources)
-        # A caps-only face cannot show the difference a case-sensitive charset makes.
-        fonts = tuple(f for f in fonts if charset.case_sensitive is False or not f.caps_only)
-        if not fonts:
-            raise ConfigError(f"no font of dataset.render.font_sources={list(settings.font_sources)} can write "
-                              "this charset's letters")
-        # Held-out font families render only the held-out split (never trained on).
-        self.fonts = tuple(f for f in fonts if is_heldout(f.family) == (settings.split == "heldout"))
-        if not self.fonts:
-            raise ConfigError(f"dataset.render.split={settings.split}: none of the {len(fonts)} fonts of "
-                              f"font_sources={list(settings.font_sources)} is in that split; add a source")
         self.alphabet = self._render_alphabet(charset)
-        # Punctuation is drawn even where the charset drops it from labels (alnum36): the model
-        # learns to skip it, as the benchmark protocol reads "$4.00" as "400".
-        drawable = self.alphabet + "".join(c for c in string.punctuation if c not in self.alphabet)
-        self.text = TextSampler(settings.text, drawable, settings.max_length, settings.split, vocabulary)
+        self.fonts, self.report_lines = self._choose_fonts(fonts, settings)
+        self.coverages = sorted({f.characters for f in self.fonts}, key=len, reverse=True)
+        # Punctuation is drawn even where a case-folding charset drops it from labels (alnum36, the
+        # benchmark protocol, reads "$4.00" as "400"): the model learns to skip it.
+        extra = "" if charset.case_sensitive else "".join(c for c in string.punctuation if c not in self.alphabet)
+        drawable = "".join(c for c in self.alphabet + extra if c == " " or self.can_draw(c))
+        self.text = TextSampler(settings.text, drawable, settings.max_length, settings.split, vocabulary,
+                                can_draw=self.can_draw, writable=self.alphabet + extra)
+        self.report_lines.append(self.text.report())
         self.vocabulary = self.text.words
         self.degrade = build_degradations(settings)
+
+    def _choose_fonts(self, fonts: tuple[FontFile, ...] | None,
+                      settings: RenderSettings) -> tuple[tuple[FontFile, ...], list[str]]:
+        """The fonts of this split that draw some of the charset's letters, each checked for what
+        it draws (crnn_pl.data.synth.fonts), and the start-up report's lines about them."""
+        fonts = fonts if fonts is not None else bundled_fonts(settings.font_sources)
+        user_fonts, report = read_user_fonts(settings.font_dirs)
+        fonts = tuple(check_coverage(f, self.alphabet) for f in fonts + user_fonts)
+        # A caps-only face cannot show the difference a case-sensitive charset makes.
+        fonts = tuple(f for f in fonts if self.charset.case_sensitive is False or not f.caps_only)
+        report += coverage_report(fonts, self.alphabet)
+        letters = {c for c in self.alphabet if c.isalpha()}
+        fonts = tuple(f for f in fonts if not letters or letters & f.characters)
+        if not fonts:
+            raise ConfigError(f"no font of dataset.render.font_sources={list(settings.font_sources)} or font_dirs="
+                              f"{list(settings.font_dirs)} draws this charset's letters")
+        # Held-out font families render only the held-out split (never trained on).
+        heldout = settings.heldout_fonts
+        in_split = tuple(f for f in fonts if (f.family in heldout if heldout is not None else is_heldout(f.family))
+                         == (settings.split == "heldout"))
+        if not in_split:
+            raise ConfigError(f"dataset.render.split={settings.split}: none of the {len(fonts)} fonts of font_sources="
+                              f"{list(settings.font_sources)} and font_dirs={list(settings.font_dirs)} that draw "
+                              "this charset is in that split; add fonts or name the held-out families in heldout_fonts")
+        return in_split, report
+
+    def can_draw(self, text: str) -> bool:
+        """Whether one of the fonts draws every character of `text`."""
+        characters = set(text) - {" "}
+        return any(characters <= coverage for coverage in self.coverages)
 
     @staticmethod
     def _render_alphabet(charset: Charset) -> str:
@@ -64,7 +90,14 @@ class WordRenderer:
         )
 
     def sample_text(self, rng: np.random.Generator) -> str:
-        return self.text.sample(rng)
+        """Text that one of the fonts draws: a random string or pattern may mix characters that no
+        single font holds, and is then drawn again."""
+        for _ in range(REDRAWS):
+            text = self.text.sample(rng)
+            if self.can_draw(text):
+                return text
+        pool = sorted(self.fonts[0].characters & set(self.alphabet))
+        return "".join(pool[i] for i in rng.integers(len(pool), size=3))
 
     def label_of(self, text: str) -> str:
         """The label for drawn text: the charset's form, without what the charset cannot write."""
@@ -80,6 +113,8 @@ class WordRenderer:
             layers = draw_stacked(text, face)
         else:
             neighbours = neighbour_texts(self.sample_text, rng) if rng.random() < s.neighbour_prob else None
+            if neighbours:              # in the word's font: what it cannot draw would show as boxes
+                neighbours = tuple(n if font.covers(n) else "" for n in neighbours)
             layers = draw_text(text, face, s, rng, neighbours)
         layers = warp(layers, s, rng)
         layers = crop_with_margin(layers, size, s.tight_crop_prob, rng)

@@ -25,9 +25,11 @@ class RenderSettings:
 
     font_size: tuple[int, int]
     font_sources: tuple[str, ...]
+    font_dirs: tuple[str, ...]  # the user's font folders, beside font_sources
     max_length: int
     text: TextSettings
     split: str                  # train | heldout: words and font families held out of training
+    heldout_fonts: tuple[str, ...] | None   # the held-out families; None: a tenth of them by hash
     rotation_degrees: float
     shear: float
     perspective: float

@@ -3,19 +3,25 @@
 A `TextSampler` draws one string at a time from a mix of kinds (`dataset.render.text.shares`):
 dictionary words in the case styles signs use (ALL CAPS, Title, lower), words with punctuation
 attached, numbers, prices, percentages, dates, times, phone numbers, codes mixing letters and
-digits, URLs, e-mail addresses, and random character strings, so that the model reads letters
-rather than a lexicon. Every choice draws from the `numpy.random.Generator` passed in.
+digits, URLs, e-mail addresses, random character strings (so that the model reads letters rather
+than a lexicon) and the user's patterns (`Pattern`: plates, meter readings, serial numbers). Every
+choice draws from the `numpy.random.Generator` passed in.
 
-The words come from wordfreq's English list (a PyPI package; word lists CC BY-SA 4.0, see
-docs/decisions.md), or from a word-list file. A fixed tenth of them, chosen by a hash of the
-word, never appears in training: the `heldout` split renders only those (in font families also
-held out, crnn_pl.data.synth.fonts), which tells reading letters from recalling a word list.
+The words (the corpus) come from wordfreq's list for a language (a PyPI package; word lists CC BY-SA
+4.0, see docs/decisions.md), or from the user's file: a word list or running text, cut into words
+or into lines (short phrases), drawn uniformly or by frequency. Every entry is NFC; one the charset
+cannot write, or longer than fits, is skipped and counted (`TextSampler.report`). A fixed tenth of
+the entries, chosen by a hash, never appears in training: the `heldout` split renders only those
+(in font families also held out, crnn_pl.data.synth.fonts), which tells reading letters from
+recalling a word list.
 """
 
 from __future__ import annotations
 
+import re
 import string
 import zlib
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from crnn_pl.core.charset import nfc
 from crnn_pl.core.errors import ConfigError
 
 SPLITS = ("train", "heldout")
@@ -41,6 +48,9 @@ class TextSettings:
 
     vocabulary: str
     vocabulary_size: int
+    corpus_unit: str
+    draw: str
+    patterns: tuple[str, ...]
     shares: dict[str, float]
     case_shares: dict[str, float]
 
@@ -51,50 +61,138 @@ class TextSettings:
         if unknown:
             raise ConfigError(f"dataset.render.text: unknown setting(s) {sorted(unknown)}; "
                               f"known: {sorted(cls.__dataclass_fields__)}")
+        for name, allowed in (("corpus_unit", CORPUS_UNITS), ("draw", DRAWS)):
+            if values.get(name) not in allowed:
+                raise ConfigError(f"dataset.render.text.{name}={values.get(name)!r}: choose from {list(allowed)}")
+        values["patterns"] = tuple(values.get("patterns") or ())
         return cls(**values)
 
 
+CORPUS_UNITS = ("word", "line")     # a file's entries: its whitespace-separated words, or its lines
+DRAWS = ("uniform", "frequency")    # entries drawn alike, or as often as the corpus holds them
+# The kinds that write corpus entries: without a share for one of them no corpus is loaded.
+CORPUS_KINDS = ("word", "punctuated", "url", "email")
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Distinct entries (words or short phrases, NFC) and how often the source holds each."""
+
+    source: str
+    entries: tuple[str, ...]
+    counts: tuple[float, ...]
+
+
 @lru_cache(maxsize=8)
-def load_word_list(source: str, size: int) -> tuple[str, ...]:
-    """`wordfreq:<language>` (the most frequent `size` words) or a UTF-8 file of words, one or more
-    per line; `bundled` is the 29,685-word SCOWL list shipped before wordfreq."""
+def load_corpus(source: str, size: int, unit: str = "word") -> Corpus:
+    """`wordfreq:<language>` (its `size` most frequent words, weighted by frequency), `bundled` (the
+    29,685-word SCOWL list shipped before wordfreq) or a UTF-8 text file: a word list or running
+    text, cut into words or lines by `unit`, each distinct entry weighted by how often it occurs."""
     if source.startswith("wordfreq:"):
-        try:
-            import wordfreq
-        except ImportError:
-            raise ConfigError("dataset.render.text.vocabulary=wordfreq:...: wordfreq is not installed; "
-                              "pip install 'crnn_pl[train]'") from None
-        language = source.split(":", 1)[1]
-        return tuple(wordfreq.top_n_list(language, size, wordlist="large"))
+        return wordfreq_corpus(source.split(":", 1)[1], size)
     path = Path(__file__).with_name("words.txt") if source == "bundled" else Path(source)
     if not path.is_file():
         raise ConfigError(f"dataset.render.text.vocabulary={source}: no such file")
-    words = tuple(path.read_text("utf-8").split())
-    if not words:
-        raise ConfigError(f"{path}: the word list is empty")
-    return words[:size]
+    try:
+        text = nfc(path.read_text("utf-8-sig"))
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: the corpus is not UTF-8 text ({error.reason} at byte {error.start})") from None
+    if unit == "word":
+        pieces = text.split()
+    else:
+        pieces = [" ".join(line.split()) for line in text.splitlines()]
+    counts = Counter(piece for piece in pieces if piece)
+    if not counts:
+        raise ConfigError(f"{path}: the corpus is empty (no {unit} to draw)")
+    entries = tuple(counts)[:size]          # first-seen order: a frequency-sorted list keeps its top
+    return Corpus(str(path), entries, tuple(float(counts[e]) for e in entries))
+
+
+def wordfreq_corpus(language: str, size: int) -> Corpus:
+    try:
+        import wordfreq
+    except ImportError:
+        raise ConfigError("dataset.render.text.vocabulary=wordfreq:...: wordfreq is not installed; "
+                          "pip install 'crnn_pl[train]'") from None
+    available = wordfreq.available_languages(wordlist="best")
+    if language not in available:
+        raise ConfigError(f"dataset.render.text.vocabulary=wordfreq:{language}: wordfreq has no list for "
+                          f"{language!r}; it has {sorted(available)}")
+    # "best": the large list where wordfreq has one (en, ru), else the small one (vi, el)
+    frequencies = wordfreq.get_frequency_dict(language, wordlist="best")
+    words = wordfreq.top_n_list(language, size, wordlist="best")
+    return Corpus(f"wordfreq:{language}", tuple(nfc(w) for w in words), tuple(frequencies.get(w, 0.0) for w in words))
+
+
+def cut_to_length(entry: str, max_length: int) -> str:
+    """A phrase cut at its last space that keeps it within `max_length` ("" if its first word is
+    longer); a single word is kept whole or not at all."""
+    if len(entry) <= max_length:
+        return entry
+    head = entry[:max_length + 1]
+    return head[:head.rfind(" ")].rstrip() if " " in head else ""
 
 
 class TextSampler:
-    """Draws strings the `alphabet` can write: one kind by its share, then its text."""
+    """Draws strings the `alphabet` can write: one kind by its share, then its text.
+
+    Corpus entries that cannot be drawn are skipped and counted (`skipped`, `report`): characters
+    outside the charset's `writable` ones (default: the alphabet), longer than `max_length`, or
+    (`can_draw`) no font that draws them all.
+    """
 
     def __init__(self, settings: TextSettings, alphabet: str, max_length: int, split: str = "train",
-                 vocabulary: Sequence[str] | None = None) -> None:
+                 vocabulary: Sequence[str] | None = None,
+                 can_draw: Callable[[str], bool] | None = None, writable: str | None = None) -> None:
         if split not in SPLITS:
             raise ConfigError(f"dataset.render.split={split!r}: choose from {list(SPLITS)}")
         self.alphabet, self.max_length = alphabet, max_length
-        allowed = set(alphabet)
-        words = vocabulary if vocabulary is not None else load_word_list(settings.vocabulary,
-                                                                         settings.vocabulary_size)
-        keep_heldout = split == "heldout"
-        # every case style must be writable, so a word is kept only if its capitals are too
-        self.words = tuple(w for w in words if 0 < len(w) <= max_length and set(w) | set(w.upper()) <= allowed
-                           and is_heldout(w) == keep_heldout)
         self.kinds, self.kind_weights = self._weights(settings.shares, KINDS, "shares")
         self.cases, self.case_weights = self._weights(settings.case_shares, CASES, "case_shares")
         self.digits = "".join(c for c in alphabet if c in string.digits)
         self.letters = "".join(c for c in alphabet if c.isalpha())
         self.punctuation = "".join(c for c in alphabet if not c.isalnum())
+        self.patterns = tuple(parse_pattern(p, alphabet) for p in settings.patterns)
+        if "pattern" in self.kinds and not self.patterns:
+            raise ConfigError("dataset.render.text.shares.pattern > 0 needs dataset.render.text.patterns")
+        self.source, self.words, self.cumulative = "(no corpus: no kind writes one)", (), None
+        self.skipped: Counter[str] = Counter()
+        if vocabulary is not None:
+            corpus = Corpus("the given vocabulary", tuple(nfc(w) for w in vocabulary), (1.0,) * len(vocabulary))
+        elif set(self.kinds) & set(CORPUS_KINDS):
+            corpus = load_corpus(settings.vocabulary, settings.vocabulary_size, settings.corpus_unit)
+        else:
+            return
+        self._keep(corpus, split == "heldout", settings.draw, can_draw, set(writable or alphabet))
+
+    def _keep(self, corpus: Corpus, heldout: bool, draw: str, can_draw: Callable[[str], bool] | None,
+              allowed: set[str]) -> None:
+        self.source = corpus.source
+        words, counts = [], []
+        for entry, count in zip(corpus.entries, corpus.counts, strict=True):
+            if is_heldout(entry) != heldout:
+                continue                    # the other split's entry: not a skip
+            entry = cut_to_length(entry, self.max_length)
+            if not entry:
+                self.skipped["longer than max_length"] += 1
+            elif not set(entry) <= allowed:
+                self.skipped["with characters outside the charset"] += 1
+            elif (can_draw is not None and not can_draw(entry)) or not set(entry) <= set(self.alphabet):
+                self.skipped["that no font draws"] += 1
+            else:
+                words.append(entry)
+                counts.append(count)
+        self.words = tuple(words)
+        if not words:
+            raise ConfigError(f"{corpus.source}: no entry of the corpus can be drawn in the "
+                              f"{SPLITS[heldout]} split ({self.report()})")
+        if draw == "frequency":
+            self.cumulative = np.cumsum(np.asarray(counts, dtype=float))
+
+    def report(self) -> str:
+        """One line: how many corpus entries are drawn, and how many were skipped and why."""
+        skipped = ", ".join(f"{n} {why}" for why, n in self.skipped.most_common()) or "none"
+        return f"corpus {self.source}: {len(self.words)} entries drawn; skipped: {skipped}"
 
     @staticmethod
     def _weights(shares: dict[str, float], known: dict, name: str) -> tuple[tuple[str, ...], np.ndarray]:
@@ -120,9 +218,17 @@ class TextSampler:
     def word(self, rng: np.random.Generator) -> str:
         if not self.words:
             return self.random_string(rng)
-        word = self.words[rng.integers(len(self.words))]
+        if self.cumulative is None:
+            word = self.words[rng.integers(len(self.words))]
+        else:
+            word = self.words[int(np.searchsorted(self.cumulative, rng.random() * self.cumulative[-1], "right"))]
         case = self.cases[rng.choice(len(self.cases), p=self.case_weights)]
-        return CASES[case](word, rng)
+        styled = CASES[case](word, rng)
+        # a charset without some capitals (or lower case) writes the word as listed
+        return styled if set(styled) <= set(self.alphabet) else word
+
+    def pattern(self, rng: np.random.Generator) -> str:
+        return self.patterns[rng.integers(len(self.patterns))].sample(rng)
 
     def punctuated(self, rng: np.random.Generator) -> str:
         before, after = PUNCTUATION_AROUND[rng.integers(len(PUNCTUATION_AROUND))]
@@ -233,7 +339,7 @@ KINDS: dict[str, Callable[[TextSampler, np.random.Generator], str]] = {
     "word": TextSampler.word, "punctuated": TextSampler.punctuated, "random": TextSampler.random_string,
     "number": TextSampler.number, "price": TextSampler.price, "percent": TextSampler.percent,
     "date": TextSampler.date, "time": TextSampler.time, "phone": TextSampler.phone, "code": TextSampler.code,
-    "url": TextSampler.url, "email": TextSampler.email,
+    "url": TextSampler.url, "email": TextSampler.email, "pattern": TextSampler.pattern,
 }
 CASES: dict[str, Callable[[str, np.random.Generator], str]] = {
     "upper": lambda w, rng: w.upper(),
@@ -242,3 +348,75 @@ CASES: dict[str, Callable[[str, np.random.Generator], str]] = {
     "as_listed": lambda w, rng: w,
     "mixed": lambda w, rng: "".join(c.upper() if rng.random() < 0.5 else c.lower() for c in w),
 }
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """Text of a fixed shape (plates, meter readings, serial numbers): a sequence of character pools,
+    each repeated between a least and a most number of times."""
+
+    spec: str
+    pieces: tuple[tuple[str, int, int], ...]
+
+    def sample(self, rng: np.random.Generator) -> str:
+        out = []
+        for pool, least, most in self.pieces:
+            count = int(rng.integers(least, most + 1))
+            out.extend(pool[i] for i in rng.integers(len(pool), size=count))
+        return "".join(out)
+
+
+# The pattern spec, a small part of regular expressions: `[...]` a class of characters with ranges
+# (`[A-Z0-9]`), `\d` a digit, `\` before a character to take it literally, any other character
+# itself, each optionally followed by `{n}` or `{m,n}`. E.g. `[A-Z]{2}[0-9]{2} [A-Z]{3}`.
+PATTERN_ATOM = re.compile(r"\[(?P<cls>(?:\\.|[^\]\\])+)\]|\\(?P<escaped>.)|(?P<literal>[^\\\[\]{}])")
+PATTERN_REPEAT = re.compile(r"\{(\d+)(?:,(\d+))?\}")
+
+
+def parse_pattern(spec: str, alphabet: str) -> Pattern:
+    """`spec` parsed; a ConfigError names the pattern when it is malformed or writes a character
+    outside `alphabet`."""
+    pieces, position = [], 0
+    while position < len(spec):
+        atom = PATTERN_ATOM.match(spec, position)
+        if atom is None:
+            raise ConfigError(f"dataset.render.text.patterns: {spec!r}: cannot read {spec[position:]!r} "
+                              "(classes [..], \\d, literals, {n} or {m,n})")
+        if atom["cls"] is not None:
+            pool = expand_class(atom["cls"], spec)
+        elif atom["escaped"] is not None:
+            pool = string.digits if atom["escaped"] == "d" else atom["escaped"]
+        else:
+            pool = atom["literal"]
+        position = atom.end()
+        least = most = 1
+        repeat = PATTERN_REPEAT.match(spec, position)
+        if repeat:
+            least = int(repeat[1])
+            most = int(repeat[2]) if repeat[2] is not None else least
+            position = repeat.end()
+            if most < least:
+                raise ConfigError(f"dataset.render.text.patterns: {spec!r}: {repeat[0]} has its most below its least")
+        pieces.append((pool, least, most))
+    outside = sorted({c for pool, _, _ in pieces for c in pool} - set(alphabet))
+    if outside:
+        raise ConfigError(f"dataset.render.text.patterns: {spec!r} writes {''.join(outside)!r}, outside the charset")
+    return Pattern(spec, tuple(pieces))
+
+
+def expand_class(body: str, spec: str) -> str:
+    """The characters of a class body such as `A-Z0-9_`; a backslash takes `-`, `]` or itself literally."""
+    characters, index = [], 0
+    while index < len(body):
+        escaped = body[index] == "\\"
+        character = body[index + 1] if escaped else body[index]
+        index += 2 if escaped else 1
+        if index + 1 < len(body) and body[index] == "-":
+            end = body[index + 1]
+            if ord(end) < ord(character):
+                raise ConfigError(f"dataset.render.text.patterns: {spec!r}: range {character}-{end} runs backwards")
+            characters.extend(chr(c) for c in range(ord(character), ord(end) + 1))
+            index += 2
+        else:
+            characters.append(character)
+    return "".join(dict.fromkeys(characters))
