@@ -248,3 +248,22 @@ def test_each_recipe_renders_its_own_script(recipe):
     assert all(charset.can_encode(label) for label in labels)
     own = set("0123456789") if recipe == "meter" else set(charset.characters) - set(string.printable)
     assert sum(bool(set(label) & own) for label in labels) > 0.3 * len(labels)    # en: none
+
+
+def test_crnn_make_synth_writes_vietnamese_words(tmp_path):
+    from crnn_pl.cli.make_synth import main
+
+    assert main([str(tmp_path / "vi"), "--count", "40", "--charset", "vi", "--vocabulary", "wordfreq:vi"]) == 0
+    labels = [line.split(", ", 1)[1].strip('"') for line in
+              (tmp_path / "vi" / "gt.txt").read_text(encoding="utf-8").splitlines()]
+    assert len(labels) == 40 and all(VI.can_encode(label) for label in labels)
+    assert sum(bool(set(label) - set(string.printable)) for label in labels) >= 8
+
+
+def test_a_combining_mark_on_a_line_of_its_own_stays_a_character(tmp_path):
+    """Some dictionaries list combining marks as characters: normalising the whole dictionary at once
+    would fuse them with the letter above them and shift every index after."""
+    dictionary = tmp_path / "dict.txt"
+    dictionary.write_text("e\n\u0301\nx\n", encoding="utf-8")
+    charset = Charset.from_file(dictionary)
+    assert len(charset) == 3 and charset.encode("x") == [3]

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from crnn_pl.cli.output import claim_output
-from crnn_pl.core.charset import PRESETS, Charset
+from crnn_pl.core.charset import Charset, preset_names
 from crnn_pl.data.ground_truth import format_icdar15_line
 from crnn_pl.data.lmdb_store import LmdbWriter
 from crnn_pl.data.progress import progress
@@ -30,7 +30,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("output", type=Path, help="folder (icdar15) or LMDB folder (lmdb) to create")
     parser.add_argument("--count", type=int, required=True, help="number of words to render")
     parser.add_argument("--format", choices=("icdar15", "lmdb"), default="icdar15")
-    parser.add_argument("--charset", choices=sorted(PRESETS), default="alnum36")
+    parser.add_argument("--charset", choices=preset_names(), default="alnum36")
+    parser.add_argument("--vocabulary", help="the corpus (dataset.render.text.vocabulary): wordfreq:<language> "
+                                             "or a UTF-8 file; default conf/dataset/synth.yaml's")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-length", type=int, default=RenderSettings.from_config().max_length)
     parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
@@ -43,9 +45,10 @@ def png_bytes(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def render(count: int, charset: Charset, seed: int, max_length: int):
+def render(count: int, charset: Charset, seed: int, max_length: int, vocabulary: str | None = None):
     # Every file is a word to read: no turned crops (their empty label is only for training on the fly).
-    settings = RenderSettings.from_config({"max_length": max_length, "turned_prob": 0.0})
+    text = {"vocabulary": vocabulary} if vocabulary else {}
+    settings = RenderSettings.from_config({"max_length": max_length, "turned_prob": 0.0, "text": text})
     samples = WordRenderer(charset, settings).samples(count, seed)
     for number in progress(range(1, count + 1), "rendering"):
         yield number, *next(samples)
@@ -55,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
     if not claim_output(args.output, args.overwrite):
         return 2
-    samples = render(args.count, Charset.preset(args.charset), args.seed, args.max_length)
+    samples = render(args.count, Charset.preset(args.charset), args.seed, args.max_length, args.vocabulary)
     if args.format == "lmdb":
         with LmdbWriter(args.output) as writer:
             for _, image, label in samples:

@@ -43,7 +43,8 @@ class Charset:
     def __init__(self, characters: str, case_sensitive: bool = True) -> None:
         if not characters:
             raise CharsetError("a charset needs at least one character")
-        characters = nfc(characters)
+        # one character at a time: a dictionary may list a combining mark on a line of its own
+        characters = "".join(nfc(c) for c in characters)
         duplicates = sorted({c for c in characters if characters.count(c) > 1})
         if duplicates:
             raise CharsetError(f"charset has duplicate characters: {duplicates!r}")
