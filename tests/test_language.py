@@ -17,8 +17,9 @@ from fontTools.ttLib import TTFont
 from crnn_pl.core.charset import Charset, CharsetError, preset_names
 from crnn_pl.core.errors import ConfigError
 from crnn_pl.data.synth.fonts import SHIPPED_FONT_DIR, check_coverage, package_font_paths, read_font
+from crnn_pl.data.synth.patterns import parse_pattern
 from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer
-from crnn_pl.data.synth.text import TextSampler, parse_pattern
+from crnn_pl.data.synth.text import TextSampler
 
 VI = Charset.preset("vi")
 VIETNAMESE_WORDS = ["Việt", "Nam", "nước", "người", "đường", "phở", "Hà", "Nội", "tiếng", "ngữ"]

@@ -4,7 +4,8 @@ Every random choice draws from the `numpy.random.Generator` passed in, so a fixe
 index gives a fixed validation set. The defaults aim at variety (real crops are judged later,
 with fonts and distortions the model never saw) while staying learnable in minutes on a CPU.
 
-`WordRenderer` runs the stages in order, each in its own module: the text (text.py), its
+`WordRenderer` runs the stages in order, each in its own module: the text (text.py, drawing on
+corpus.py and patterns.py), its
 typesetting into masks (typeset.py), geometry and crop (geometry.py), surface and light
 (surface.py), then degradation (degrade.py); the knobs are `RenderSettings` (settings.py).
 """

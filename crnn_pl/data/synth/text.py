@@ -4,10 +4,10 @@ A `TextSampler` draws one string at a time from a mix of kinds (`dataset.render.
 dictionary words in the case styles signs use (ALL CAPS, Title, lower), words with punctuation
 attached, numbers, prices, percentages, dates, times, phone numbers, codes mixing letters and
 digits, URLs, e-mail addresses, random character strings (so that the model reads letters rather
-than a lexicon) and the user's patterns (`Pattern`: plates, meter readings, serial numbers). Every
+than a lexicon) and the user's patterns (patterns.py: plates, meter readings, serial numbers). Every
 choice draws from the `numpy.random.Generator` passed in.
 
-The words (the corpus) come from wordfreq's list for a language (a PyPI package; word lists CC BY-SA
+The words (the corpus, corpus.py) come from wordfreq's list for a language (a PyPI package; word lists CC BY-SA
 4.0, see docs/decisions.md), or from the user's file: a word list or running text, cut into words
 or into lines (short phrases), drawn uniformly or by frequency. Every entry is NFC; one the charset
 cannot write, or longer than fits, is skipped and counted (`TextSampler.report`). A fixed tenth of
@@ -18,19 +18,18 @@ recalling a word list.
 
 from __future__ import annotations
 
-import re
 import string
 import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
 from crnn_pl.core.charset import nfc
 from crnn_pl.core.errors import ConfigError
+from crnn_pl.data.synth.corpus import CORPUS_UNITS, Corpus, cut_to_length, load_corpus
+from crnn_pl.data.synth.patterns import parse_pattern
 
 SPLITS = ("train", "heldout")
 HELDOUT_BUCKETS = 10          # one bucket in ten (by hash) of words and font families is held out
@@ -68,69 +67,9 @@ class TextSettings:
         return cls(**values)
 
 
-CORPUS_UNITS = ("word", "line")     # a file's entries: its whitespace-separated words, or its lines
 DRAWS = ("uniform", "frequency")    # entries drawn alike, or as often as the corpus holds them
 # The kinds that write corpus entries: without a share for one of them no corpus is loaded.
 CORPUS_KINDS = ("word", "punctuated", "url", "email")
-
-
-@dataclass(frozen=True)
-class Corpus:
-    """Distinct entries (words or short phrases, NFC) and how often the source holds each."""
-
-    source: str
-    entries: tuple[str, ...]
-    counts: tuple[float, ...]
-
-
-@lru_cache(maxsize=8)
-def load_corpus(source: str, size: int, unit: str = "word") -> Corpus:
-    """`wordfreq:<language>` (its `size` most frequent words, weighted by frequency), `bundled` (the
-    29,685-word SCOWL list shipped before wordfreq) or a UTF-8 text file: a word list or running
-    text, cut into words or lines by `unit`, each distinct entry weighted by how often it occurs."""
-    if source.startswith("wordfreq:"):
-        return wordfreq_corpus(source.split(":", 1)[1], size)
-    path = Path(__file__).with_name("words.txt") if source == "bundled" else Path(source)
-    if not path.is_file():
-        raise ConfigError(f"dataset.render.text.vocabulary={source}: no such file")
-    try:
-        text = nfc(path.read_text("utf-8-sig"))
-    except UnicodeDecodeError as error:
-        raise ConfigError(f"{path}: the corpus is not UTF-8 text ({error.reason} at byte {error.start})") from None
-    if unit == "word":
-        pieces = text.split()
-    else:
-        pieces = [" ".join(line.split()) for line in text.splitlines()]
-    counts = Counter(piece for piece in pieces if piece)
-    if not counts:
-        raise ConfigError(f"{path}: the corpus is empty (no {unit} to draw)")
-    entries = tuple(counts)[:size]          # first-seen order: a frequency-sorted list keeps its top
-    return Corpus(str(path), entries, tuple(float(counts[e]) for e in entries))
-
-
-def wordfreq_corpus(language: str, size: int) -> Corpus:
-    try:
-        import wordfreq
-    except ImportError:
-        raise ConfigError("dataset.render.text.vocabulary=wordfreq:...: wordfreq is not installed; "
-                          "pip install 'crnn_pl[train]'") from None
-    available = wordfreq.available_languages(wordlist="best")
-    if language not in available:
-        raise ConfigError(f"dataset.render.text.vocabulary=wordfreq:{language}: wordfreq has no list for "
-                          f"{language!r}; it has {sorted(available)}")
-    # "best": the large list where wordfreq has one (en, ru), else the small one (vi, el)
-    frequencies = wordfreq.get_frequency_dict(language, wordlist="best")
-    words = wordfreq.top_n_list(language, size, wordlist="best")
-    return Corpus(f"wordfreq:{language}", tuple(nfc(w) for w in words), tuple(frequencies.get(w, 0.0) for w in words))
-
-
-def cut_to_length(entry: str, max_length: int) -> str:
-    """A phrase cut at its last space that keeps it within `max_length` ("" if its first word is
-    longer); a single word is kept whole or not at all."""
-    if len(entry) <= max_length:
-        return entry
-    head = entry[:max_length + 1]
-    return head[:head.rfind(" ")].rstrip() if " " in head else ""
 
 
 class TextSampler:
@@ -349,74 +288,3 @@ CASES: dict[str, Callable[[str, np.random.Generator], str]] = {
     "mixed": lambda w, rng: "".join(c.upper() if rng.random() < 0.5 else c.lower() for c in w),
 }
 
-
-@dataclass(frozen=True)
-class Pattern:
-    """Text of a fixed shape (plates, meter readings, serial numbers): a sequence of character pools,
-    each repeated between a least and a most number of times."""
-
-    spec: str
-    pieces: tuple[tuple[str, int, int], ...]
-
-    def sample(self, rng: np.random.Generator) -> str:
-        out = []
-        for pool, least, most in self.pieces:
-            count = int(rng.integers(least, most + 1))
-            out.extend(pool[i] for i in rng.integers(len(pool), size=count))
-        return "".join(out)
-
-
-# The pattern spec, a small part of regular expressions: `[...]` a class of characters with ranges
-# (`[A-Z0-9]`), `\d` a digit, `\` before a character to take it literally, any other character
-# itself, each optionally followed by `{n}` or `{m,n}`. E.g. `[A-Z]{2}[0-9]{2} [A-Z]{3}`.
-PATTERN_ATOM = re.compile(r"\[(?P<cls>(?:\\.|[^\]\\])+)\]|\\(?P<escaped>.)|(?P<literal>[^\\\[\]{}])")
-PATTERN_REPEAT = re.compile(r"\{(\d+)(?:,(\d+))?\}")
-
-
-def parse_pattern(spec: str, alphabet: str) -> Pattern:
-    """`spec` parsed; a ConfigError names the pattern when it is malformed or writes a character
-    outside `alphabet`."""
-    pieces, position = [], 0
-    while position < len(spec):
-        atom = PATTERN_ATOM.match(spec, position)
-        if atom is None:
-            raise ConfigError(f"dataset.render.text.patterns: {spec!r}: cannot read {spec[position:]!r} "
-                              "(classes [..], \\d, literals, {n} or {m,n})")
-        if atom["cls"] is not None:
-            pool = expand_class(atom["cls"], spec)
-        elif atom["escaped"] is not None:
-            pool = string.digits if atom["escaped"] == "d" else atom["escaped"]
-        else:
-            pool = atom["literal"]
-        position = atom.end()
-        least = most = 1
-        repeat = PATTERN_REPEAT.match(spec, position)
-        if repeat:
-            least = int(repeat[1])
-            most = int(repeat[2]) if repeat[2] is not None else least
-            position = repeat.end()
-            if most < least:
-                raise ConfigError(f"dataset.render.text.patterns: {spec!r}: {repeat[0]} has its most below its least")
-        pieces.append((pool, least, most))
-    outside = sorted({c for pool, _, _ in pieces for c in pool} - set(alphabet))
-    if outside:
-        raise ConfigError(f"dataset.render.text.patterns: {spec!r} writes {''.join(outside)!r}, outside the charset")
-    return Pattern(spec, tuple(pieces))
-
-
-def expand_class(body: str, spec: str) -> str:
-    """The characters of a class body such as `A-Z0-9_`; a backslash takes `-`, `]` or itself literally."""
-    characters, index = [], 0
-    while index < len(body):
-        escaped = body[index] == "\\"
-        character = body[index + 1] if escaped else body[index]
-        index += 2 if escaped else 1
-        if index + 1 < len(body) and body[index] == "-":
-            end = body[index + 1]
-            if ord(end) < ord(character):
-                raise ConfigError(f"dataset.render.text.patterns: {spec!r}: range {character}-{end} runs backwards")
-            characters.extend(chr(c) for c in range(ord(character), ord(end) + 1))
-            index += 2
-        else:
-            characters.append(character)
-    return "".join(dict.fromkeys(characters))
