@@ -690,3 +690,79 @@ def test_bench_real_scores_the_newest_run_on_real_folders(known_run, word_files,
     for limit, says in (("0", "squeezed to it"), ("160", "at their natural width up to 160 px")):
         run_as_user(f"python scripts/bench_real.py --model-path {chosen} --read-max-width {limit}", user)
         assert says in (user / "docs" / "real_benchmark.md").read_text()
+
+
+# Words drawn as a user would photograph them: the Vietnamese words the corpus below holds, in
+# three case styles, in a face that draws every Vietnamese letter.
+VIETNAMESE_READS = {"viet_title.png": "Việt", "viet_upper.png": "VIỆT", "viet_lower.png": "việt"}
+
+
+def write_vietnamese_words(folder: Path) -> None:
+    from PIL import ImageDraw, ImageFont
+
+    from crnn_pl.data.synth.fonts import package_font_paths
+
+    font = ImageFont.truetype(str(next(p for p in package_font_paths() if p.name == "DejaVuSans.ttf")), 40)
+    folder.mkdir()
+    for name, word in VIETNAMESE_READS.items():
+        image = Image.new("RGB", (int(font.getlength(word)) + 20, 60), "white")
+        ImageDraw.Draw(image).text((10, 5), word, font=font, fill="black")
+        image.save(folder / name)
+
+
+def test_a_vietnamese_reader_from_your_own_words_reads_them_back_through_every_backend(clone):
+    """The walk-through's one command with a corpus of the user's own: a few steps from `en`, the
+    export to every format, and `crnn-predict` reading rendered words back, letters with tones and
+    capitals intact, through the model card of each backend."""
+    (clone / "my_words.txt").write_text("Việt\n", encoding="utf-8")
+    before = run_folders(clone, task="vi")
+    command = as_written("OMP_NUM_THREADS=1 python train.py experiment=vi dataset.render.text.vocabulary=my_words.txt")
+    result = run_as_user(f"{command} trainer.max_epochs=1 dataset.train_size=4800 dataset.val_size=32", clone)
+    output = result.stdout + result.stderr
+    assert "fine-tuning from en: classifier rows copied 95, new 135" in output
+    assert re.search(r"synth: corpus my_words.txt: 1 entries drawn; skipped: none", output)
+    assert re.search(r"synth: fonts: \d+ files for 229 characters; they draw \d+ all", output)
+    run = only_new(run_folders(clone, task="vi"), before)
+    manifest = read_manifest(run)
+    written = {name: entry["file"] for name, entry in manifest.items() if "skipped" not in entry}
+    assert {"safetensors", "torchscript", "onnx", "paddle"} <= written.keys(), manifest
+    write_vietnamese_words(clone / "vietnamese")
+    models = [run / "export" / file for file in written.values()] + [run / "checkpoints" / "last.ckpt"]
+    for model in models:
+        lines = run_as_user(f"crnn-predict vietnamese/ --model-path {model}", clone).stdout.strip().splitlines()
+        reads = {Path(line.split("\t")[0]).name: line.split("\t")[1] for line in lines}
+        assert reads == VIETNAMESE_READS, (model.name, reads)
+
+
+@pytest.mark.parametrize(("recipe", "rows", "own"), [("vi", "copied 95, new 135", "đ"),
+                                                      ("ru", "copied 95, new 71", "д"),
+                                                      ("meter", "copied 20, new 3", "0")])
+def test_language_recipes_start_from_en_and_render_their_script(clone, recipe, rows, own):
+    before = run_folders(clone, task=recipe)
+    command = as_written(f"OMP_NUM_THREADS=1 python train.py experiment={recipe}")
+    result = run_as_user(f"{command} trainer.max_epochs=1 dataset.train_size=64 dataset.val_size=32", clone)
+    output = result.stdout + result.stderr
+    assert f"fine-tuning from en: classifier rows {rows}" in output
+    assert "training: 2 steps (1 epochs)" in output
+    run = only_new(run_folders(clone, task=recipe), before)
+    hparams = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["hyper_parameters"]
+    assert own in hparams["charset"] and hparams["case_sensitive"]
+
+
+def test_your_own_charset_corpus_and_fonts(clone):
+    """The README's line for a language of your own: a dictionary, a corpus and a font folder (here
+    Greek, which no recipe covers), with the corpus's foreign line skipped and counted."""
+    from crnn_pl.data.synth.fonts import package_font_paths
+
+    (clone / "my_dict.txt").write_text("\n".join("αβγδεζηθικλμνξοπρστυφχψωάέήίόύώ") + "\n", encoding="utf-8")
+    (clone / "my_corpus.txt").write_text("καλημέρα κόσμε\nαγορά\nπλατεία\nStraße\n", encoding="utf-8")
+    (clone / "my_fonts").mkdir()
+    shutil.copy(next(p for p in package_font_paths() if p.name == "DejaVuSerif.ttf"), clone / "my_fonts")
+    command = as_written("python train.py charset=file charset.path=my_dict.txt "
+                         "dataset.render.text.vocabulary=my_corpus.txt 'dataset.render.font_dirs=[my_fonts]'")
+    result = run_as_user(f"{command} {TINY} {FEW}", clone)
+    output = result.stdout + result.stderr
+    assert "synth: corpus my_corpus.txt: " in output and "1 with characters outside the charset" in output
+    assert re.search(r"synth: fonts: \d+ files for 31 characters; they draw \d+ all", output)
+    assert "fonts that draw none of the charset's letters (never used): " in output      # the Latin-only faces
+    assert "DejaVuSerif.ttf" not in output.split("never used): ")[1].splitlines()[0]

@@ -5,9 +5,9 @@ index gives a fixed validation set. The defaults aim at variety (real crops are 
 with fonts and distortions the model never saw) while staying learnable in minutes on a CPU.
 
 `WordRenderer` runs the stages in order, each in its own module: the text (text.py, drawing on
-corpus.py and patterns.py), its
-typesetting into masks (typeset.py), geometry and crop (geometry.py), surface and light
-(surface.py), then degradation (degrade.py); the knobs are `RenderSettings` (settings.py).
+corpus.py and patterns.py) in fonts that draw it (fonts.py), its typesetting into masks
+(typeset.py), geometry and crop (geometry.py), surface and light (surface.py), then degradation
+(degrade.py); the knobs are `RenderSettings` (settings.py).
 """
 
 from __future__ import annotations
