@@ -86,6 +86,7 @@ class TextSampler:
         if split not in SPLITS:
             raise ConfigError(f"dataset.render.split={split!r}: choose from {list(SPLITS)}")
         self.alphabet, self.max_length = alphabet, max_length
+        self.alphabet_set = frozenset(alphabet)
         self.kinds, self.kind_weights = self._weights(settings.shares, KINDS, "shares")
         self.cases, self.case_weights = self._weights(settings.case_shares, CASES, "case_shares")
         self.digits = "".join(c for c in alphabet if c in string.digits)
@@ -116,7 +117,7 @@ class TextSampler:
                 self.skipped["longer than max_length"] += 1
             elif not set(entry) <= allowed:
                 self.skipped["with characters outside the charset"] += 1
-            elif (can_draw is not None and not can_draw(entry)) or not set(entry) <= set(self.alphabet):
+            elif (can_draw is not None and not can_draw(entry)) or not set(entry) <= self.alphabet_set:
                 self.skipped["that no font draws"] += 1
             else:
                 words.append(entry)
@@ -148,7 +149,7 @@ class TextSampler:
         """A string of 1..max_length characters, all in the alphabet."""
         kind = self.kinds[rng.choice(len(self.kinds), p=self.kind_weights)]
         text = KINDS[kind](self, rng)
-        if not text or len(text) > self.max_length or not set(text) <= set(self.alphabet):
+        if not text or len(text) > self.max_length or not set(text) <= self.alphabet_set:
             text = self.random_string(rng)     # this alphabet cannot write that kind, or it ran long
         return text
 
@@ -164,7 +165,7 @@ class TextSampler:
         case = self.cases[rng.choice(len(self.cases), p=self.case_weights)]
         styled = CASES[case](word, rng)
         # a charset without some capitals (or lower case) writes the word as listed
-        return styled if set(styled) <= set(self.alphabet) else word
+        return styled if set(styled) <= self.alphabet_set else word
 
     def pattern(self, rng: np.random.Generator) -> str:
         return self.patterns[rng.integers(len(self.patterns))].sample(rng)
