@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from crnn_pl.core.errors import UserError
+from crnn_pl.core.textfile import read_text
 
 if TYPE_CHECKING:
     import torch
@@ -69,12 +70,7 @@ class Charset:
     def from_file(cls, path: str | Path, case_sensitive: bool = True) -> Charset:
         """Read a dictionary with one character per line, as PaddleOCR's are."""
         path = Path(path)
-        if not path.is_file():
-            raise CharsetError(f"{path}: no such charset file")
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise CharsetError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+        text = read_text(path, CharsetError, f"{path}: no such charset file", "the charset file")
         characters = []
         for line_number, line in enumerate(text.splitlines(), 1):
             character = nfc(line.rstrip("\r\n"))

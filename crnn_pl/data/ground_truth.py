@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from crnn_pl.core.preprocess import to_array
+from crnn_pl.core.textfile import read_text
 from crnn_pl.data.labels import (
     EMPTY_LABEL,
     MALFORMED,
@@ -45,12 +46,7 @@ class Malformed(NamedTuple):
 
 def read_lines(path: Path) -> list[str]:
     """A text file's lines without BOM or line endings; a clear error if it is missing."""
-    if not path.is_file():
-        raise DataError(f"{path}: ground-truth file not found")
-    try:
-        return path.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError as error:
-        raise DataError(f"{path}: not UTF-8 text ({error})") from error
+    return read_text(path, DataError, f"{path}: ground-truth file not found", "the ground-truth file").splitlines()
 
 
 def numbered_lines(path: Path) -> Iterator[tuple[str, str]]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from crnn_pl.core.charset import nfc
 from crnn_pl.core.errors import ConfigError
+from crnn_pl.core.textfile import read_text
 
 CORPUS_UNITS = ("word", "line")     # a file's entries: its whitespace-separated words, or its lines
 BUNDLED_WORDS = Path(__file__).with_name("words.txt")
@@ -36,12 +37,7 @@ def load_corpus(source: str, size: int, unit: str = "word") -> Corpus:
     if source.startswith("wordfreq:"):
         return wordfreq_corpus(source.split(":", 1)[1], size)
     path = BUNDLED_WORDS if source == "bundled" else Path(source)
-    if not path.is_file():
-        raise ConfigError(f"dataset.render.text.vocabulary={source}: no such file")
-    try:
-        text = nfc(path.read_text("utf-8-sig"))
-    except UnicodeDecodeError as error:
-        raise ConfigError(f"{path}: the corpus is not UTF-8 text ({error.reason} at byte {error.start})") from None
+    text = nfc(read_text(path, ConfigError, f"dataset.render.text.vocabulary={source}: no such file", "the corpus"))
     if unit == "word":
         pieces = text.split()
     else:
