@@ -23,11 +23,13 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+from bench_real import read_rendered
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from crnn_pl.cli.export import best_checkpoint
 from crnn_pl.cli.train import CONFIG_DIR, charset_from_config
-from crnn_pl.core.analysis import Read, summary
+from crnn_pl.core.analysis import summary
 from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer
 from crnn_pl.runtime.recognizer import Recognizer
 
@@ -48,12 +50,6 @@ def recipe_renderers(recipe: str) -> dict[str, WordRenderer]:
             for name, split in (("rendered", "train"), ("rendered-heldout", "heldout"))}
 
 
-def best_checkpoint(run: Path) -> Path:
-    """The run's best checkpoint (the newest epoch*.ckpt), else its last.ckpt."""
-    best = sorted((run / "checkpoints").glob("epoch*.ckpt"), key=lambda p: p.stat().st_mtime)
-    return best[-1] if best else run / "checkpoints" / "last.ckpt"
-
-
 def validation_curve(run: Path) -> list[tuple[int, float]]:
     """(step, val/acc) after every validation of the run, from its train.log."""
     log = run / "train.log"
@@ -65,9 +61,7 @@ def steps_to_reach(curve: list[tuple[int, float]], target: float) -> int | None:
 
 
 def score(recognizer: Recognizer, samples: list[tuple[np.ndarray, str]]) -> dict[str, float]:
-    texts = recognizer.read([image for image, _ in samples])
-    return summary([Read(label, text, image.shape[0], image.shape[1])
-                    for (image, label), (text, _) in zip(samples, texts, strict=True)])
+    return summary(read_rendered(recognizer, samples))
 
 
 def compare(recipe: str, runs: list[tuple[str, Path]], samples: dict[str, list]) -> tuple[list[str], Recognizer]:
@@ -153,8 +147,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: --compare {recipe}: give its run from en and at least one from scratch", file=sys.stderr)
             return 1
         for path in folders:
-            if not (Path(path) / "train.log").is_file():
-                print(f"error: {path}: not a run folder (no train.log)", file=sys.stderr)
+            if not (Path(path) / "train.log").is_file() or best_checkpoint(Path(path)) is None:
+                print(f"error: {path}: not a run folder with a checkpoint (train.log, checkpoints/)", file=sys.stderr)
                 return 1
         renderers = recipe_renderers(recipe)
         samples = {name: [(image, label) for image, label in renderer.samples(args.words, RENDERED_SEED) if label]

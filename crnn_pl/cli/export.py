@@ -21,13 +21,18 @@ from crnn_pl.model.weights import read_weights
 from crnn_pl.pretrained import SHIPPED, resolve_model
 
 
+def best_checkpoint(run: Path) -> Path | None:
+    """A run folder's best checkpoint (the newest epoch*.ckpt), else its last.ckpt, else None."""
+    best = sorted((run / "checkpoints").glob("epoch*.ckpt"), key=lambda p: p.stat().st_mtime)
+    last = run / "checkpoints" / "last.ckpt"
+    return best[-1] if best else last if last.is_file() else None
+
+
 def newest_best_checkpoint(runs: Path) -> Path:
     """The best checkpoint (else last.ckpt) of the newest run folder holding one."""
     for run in sorted((p for p in runs.glob("*") if p.is_dir()), reverse=True):
-        best = sorted((run / "checkpoints").glob("epoch*.ckpt"), key=lambda p: p.stat().st_mtime)
-        last = run / "checkpoints" / "last.ckpt"
-        if best or last.is_file():
-            return best[-1] if best else last
+        if (checkpoint := best_checkpoint(run)) is not None:
+            return checkpoint
     raise ExportError(f"no checkpoint under {runs}; train first (make train) or pass model_path=<file>")
 
 
