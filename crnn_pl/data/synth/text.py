@@ -117,7 +117,7 @@ class TextSampler:
                 self.skipped["longer than max_length"] += 1
             elif not set(entry) <= allowed:
                 self.skipped["with characters outside the charset"] += 1
-            elif (can_draw is not None and not can_draw(entry)) or not set(entry) <= self.alphabet_set:
+            elif can_draw is not None and not can_draw(entry):
                 self.skipped["that no font draws"] += 1
             else:
                 words.append(entry)
