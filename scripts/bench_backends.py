@@ -35,6 +35,7 @@ import torch
 from bench_real import IIIT5K, default_data_root, labelled_files
 from benchlib import CONF
 
+from crnn_pl.cli.arguments import number_in
 from crnn_pl.cli.export import newest_best_checkpoint
 from crnn_pl.core.card import ModelCard
 from crnn_pl.core.metrics import score_reads
@@ -156,14 +157,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-path", type=Path, help="a checkpoint, .safetensors or shipped name (default: the "
                         "newest run's best)")
-    parser.add_argument("--words", type=int, default=1000, help="synthetic evaluation words")
+    parser.add_argument("--words", type=number_in(1), default=1000, help="synthetic evaluation words")
     parser.add_argument("--icdar15", type=Path, help="evaluate on the held-out 10%% of this ICDAR15 folder")
-    parser.add_argument("--seconds", type=float, default=5.0, help="throughput measuring time per backend")
+    parser.add_argument("--seconds", type=number_in(0.1, kind=float), default=5.0,
+                        help="throughput measuring time per backend")
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
     parser.add_argument("--real", type=Path, default=default_data_root() / IIIT5K,
                         help="a folder of real word crops with gt.txt for the end-to-end table")
-    parser.add_argument("--latency-files", type=int, default=200, help="files timed one by one at batch 1")
-    parser.add_argument("--limit", type=int, default=0, help="first N real files only (0: all)")
+    parser.add_argument("--latency-files", type=number_in(1), default=200, help="files timed one by one at batch 1")
+    parser.add_argument("--limit", type=number_in(0), default=0, help="first N real files only (0: all)")
     args = parser.parse_args()
     checkpoint = (resolve_model(args.model_path, weights=True) if args.model_path
                   else newest_best_checkpoint(REPO / "outputs" / "train" / "runs"))

@@ -22,6 +22,7 @@ from benchlib import CONF, rate, train_rate
 from hydra import compose, initialize_config_dir
 
 from crnn_pl.cli import make_lmdb, make_synth
+from crnn_pl.cli.arguments import number_in
 from crnn_pl.cli.train import build_datamodule, charset_from_config
 from crnn_pl.data.datamodule import word_loader
 
@@ -62,7 +63,7 @@ def prepare_sources(args: argparse.Namespace, scratch: Path) -> tuple[Path, Path
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="measuring time per row")
+    parser.add_argument("--seconds", type=number_in(0.1, kind=float), default=10.0, help="measuring time per row")
     parser.add_argument("--icdar15", type=Path, help="an ICDAR 2015-format training folder")
     parser.add_argument("--lmdb", type=Path, help="a text-recognition LMDB")
     args = parser.parse_args()

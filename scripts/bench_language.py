@@ -27,6 +27,7 @@ from bench_real import read_rendered
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from crnn_pl.cli.arguments import number_in
 from crnn_pl.cli.export import best_checkpoint
 from crnn_pl.cli.train import CONFIG_DIR, charset_from_config
 from crnn_pl.core.analysis import summary
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="a recipe, its run from en, then one or more runs from scratch")
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "language_benchmark.md")
     parser.add_argument("--contact-sheet", type=Path, help="write held-out words with the from-en reads to this PNG")
-    parser.add_argument("--words", type=int, default=RENDERED_WORDS, help="rendered words per set")
+    parser.add_argument("--words", type=number_in(1), default=RENDERED_WORDS, help="rendered words per set")
     args = parser.parse_args(argv)
     lines = ["# Language recipes: from `en` against from scratch", "",
              f"Measured {date.today()} on a 2-core CPU by `python scripts/bench_language.py "

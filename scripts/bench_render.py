@@ -19,6 +19,7 @@ import torch
 from benchlib import CONF, rate, train_rate
 from omegaconf import OmegaConf
 
+from crnn_pl.cli.arguments import number_in
 from crnn_pl.core.charset import Charset
 from crnn_pl.core.preprocess import ImageSpec
 from crnn_pl.data.synth.dataset import SynthWordDataset
@@ -82,8 +83,8 @@ def render_rate(seconds: float, charset: str = "alnum36", fonts: list[str] | Non
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="crnn_small")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--batch-size", type=number_in(1), default=32)
+    parser.add_argument("--seconds", type=number_in(0.1, kind=float), default=20.0)
     parser.add_argument("--fp32", action="store_true", help="train in float32 instead of bf16 autocast")
     parser.add_argument("--profile", action="store_true",
                         help="profile rendering as the shipped model trains (printable94, all fonts, 16 chars)")

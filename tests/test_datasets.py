@@ -234,13 +234,16 @@ def test_two_workers_read_one_lmdb_each_sample_once(fixture_lmdb):
 
 
 def test_undecodable_lmdb_image_is_dropped_in_the_batch_not_raised(tmp_path):
+    """An image not decoded at setup (verify_images=false, or outside verify_limit's sample) that
+    fails in a worker is dropped from its batch and counted."""
     good = tmp_path / "good.png"
     Image.fromarray(render("fine", 0)).save(good)
     with LmdbWriter(tmp_path / "db") as writer:
         writer.add(good.read_bytes(), "fine")
         writer.add(b"\x89PNG not really", "broken")
         writer.add(good.read_bytes(), "fine")
-    module = LmdbDataModule(charset=ALNUM36, val_roots=[str(tmp_path / "db")], batch_size=3, num_workers=2)
+    module = LmdbDataModule(charset=ALNUM36, val_roots=[str(tmp_path / "db")], batch_size=3, num_workers=2,
+                            verify_images=False)
     module.setup("validate")
     batches = list(module.val_dataloader())
     assert len(batches) == 1
@@ -317,4 +320,5 @@ def test_make_lmdb_reads_tab_separated_lists_and_mjsynth_annotations(icdar_folde
     assert "kept 1 of 2 samples" in capsys.readouterr().out
     root = LmdbRoot.shared(tmp_path / "mj_db")
     assert root.num_samples() == 1 and root.get(1)[1] == "Lube"
-    assert make_lmdb.main([str(tmp_path / "mj_db"), "--mjsynth", str(tmp_path / "mj" / "annotation.txt")]) == 2
+    # it exists: replaced only with --overwrite
+    assert make_lmdb.main([str(tmp_path / "mj_db"), "--mjsynth", str(tmp_path / "mj" / "annotation.txt")]) == 1

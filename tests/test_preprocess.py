@@ -3,7 +3,8 @@ import pytest
 import torch
 from PIL import Image
 
-from crnn_pl.core.preprocess import ImageSpec, to_array
+from crnn_pl.core.decode import to_array
+from crnn_pl.core.preprocess import ImageSpec
 from crnn_pl.data.words import preprocess
 
 SPEC = ImageSpec(height=32, width=100, channels=1, mean=0.5, std=0.5)

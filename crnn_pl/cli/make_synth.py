@@ -4,7 +4,8 @@
     crnn-make-synth OUT --count 1000 --format lmdb    text-recognition LMDB
 
 Sample i is rendered from the seed (seed, i), as the synthetic validation set is, so the same
-command writes the same images on any machine.
+command writes the same images on any machine. The output is written beside OUT and moved into
+place only when complete; --overwrite replaces only what this tool wrote (crnn_pl.cli.output).
 """
 
 from __future__ import annotations
@@ -17,25 +18,30 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from crnn_pl.cli.output import claim_output
+from crnn_pl.cli.arguments import Parser, number_in
+from crnn_pl.cli.output import fresh_output
 from crnn_pl.core.charset import Charset, preset_names
+from crnn_pl.core.errors import UserError
 from crnn_pl.data.ground_truth import format_icdar15_line
 from crnn_pl.data.lmdb_store import LmdbWriter
 from crnn_pl.data.progress import progress
 from crnn_pl.data.synth.renderer import RenderSettings, WordRenderer
 
+TOOL = "crnn-make-synth"
+
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="crnn-make-synth", description=__doc__.split("\n")[0])
+    parser = Parser(prog=TOOL, description=__doc__.split("\n")[0])
     parser.add_argument("output", type=Path, help="folder (icdar15) or LMDB folder (lmdb) to create")
-    parser.add_argument("--count", type=int, required=True, help="number of words to render")
+    parser.add_argument("--count", type=number_in(1), required=True, help="number of words to render")
     parser.add_argument("--format", choices=("icdar15", "lmdb"), default="icdar15")
     parser.add_argument("--charset", choices=preset_names(), default="alnum36")
     parser.add_argument("--vocabulary", help="the corpus (dataset.render.text.vocabulary): wordfreq:<language> "
                                              "or a UTF-8 file; default conf/dataset/synth.yaml's")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-length", type=int, default=RenderSettings.from_config().max_length)
-    parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    parser.add_argument("--seed", type=number_in(0), default=0)
+    parser.add_argument("--max-length", type=number_in(1), default=RenderSettings.from_config().max_length)
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace OUTPUT if this tool wrote it (never a folder holding anything else)")
     return parser.parse_args(argv)
 
 
@@ -54,26 +60,35 @@ def render(count: int, charset: Charset, seed: int, max_length: int, vocabulary:
         yield number, *next(samples)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_arguments(argv)
-    if not claim_output(args.output, args.overwrite):
-        return 2
+def write(args: argparse.Namespace, output: Path) -> None:
     samples = render(args.count, Charset.preset(args.charset), args.seed, args.max_length, args.vocabulary)
     if args.format == "lmdb":
-        with LmdbWriter(args.output) as writer:
+        with LmdbWriter(output) as writer:
             for _, image, label in samples:
                 writer.add(png_bytes(image), label)
-    else:
-        args.output.mkdir(parents=True)
-        lines = []
-        for number, image, label in samples:
-            name = f"word_{number}.png"
-            Image.fromarray(image).save(args.output / name)
-            lines.append(format_icdar15_line(name, label))
-        (args.output / "gt.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return
+    lines = []
+    for number, image, label in samples:
+        name = f"word_{number}.png"
+        Image.fromarray(image).save(output / name)
+        lines.append(format_icdar15_line(name, label))
+    (output / "gt.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv)
+    vocabulary = [Path(args.vocabulary)] if args.vocabulary and not args.vocabulary.startswith("wordfreq:") else []
+    try:
+        with fresh_output(args.output, args.overwrite, TOOL, vocabulary) as staging:
+            write(args, staging)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"interrupted: {args.output} was left as it was", file=sys.stderr)
+        return 130
     print(f"wrote {args.count:,} rendered words to {args.output} ({args.format})")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

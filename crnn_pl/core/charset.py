@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import string
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from crnn_pl.core.errors import UserError
-from crnn_pl.core.textfile import read_text
+from crnn_pl.core.textfile import read_text, text_lines
 
 if TYPE_CHECKING:
     import torch
@@ -46,7 +47,7 @@ class Charset:
             raise CharsetError("a charset needs at least one character")
         # one character at a time: a dictionary may list a combining mark on a line of its own
         characters = "".join(nfc(c) for c in characters)
-        duplicates = sorted({c for c in characters if characters.count(c) > 1})
+        duplicates = sorted(c for c, count in Counter(characters).items() if count > 1)
         if duplicates:
             raise CharsetError(f"charset has duplicate characters: {duplicates!r}")
         if not case_sensitive and characters != characters.lower():
@@ -72,8 +73,8 @@ class Charset:
         path = Path(path)
         text = read_text(path, CharsetError, f"{path}: no such charset file", "the charset file")
         characters = []
-        for line_number, line in enumerate(text.splitlines(), 1):
-            character = nfc(line.rstrip("\r\n"))
+        for line_number, line in enumerate(text_lines(text), 1):
+            character = nfc(line)
             if len(character) != 1:
                 raise CharsetError(
                     f"{path}:{line_number}: expected one character per line, got {character!r}"

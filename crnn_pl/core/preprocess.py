@@ -12,16 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from io import BytesIO
-from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
 
-ImageInput = str | Path | Image.Image | np.ndarray | bytes
+from crnn_pl.core.decode import MAX_PIXELS, ImageInput, to_array
+
 # A train-time augmentation: uint8 image in, uint8 image out (crnn_pl.data.augment builds them).
 Augment = Callable[[np.ndarray], np.ndarray]
+
+# Reading never pads a crop wider than this, whatever a model card's read_max_width says, so one
+# crop's memory stays bounded (32 px x 1024 at most; the shipped `en` reads up to 160).
+MAX_READ_WIDTH = 1024
 
 
 @dataclass(frozen=True)
@@ -49,72 +51,12 @@ class ImageSpec:
         if not self.reading or self.read_max_width is None or natural_width <= self.width:
             return self.width
         steps = -(-(natural_width - self.width) // WIDTH_STEP)
-        return min(max(self.read_max_width, self.width), self.width + steps * WIDTH_STEP)
+        widest = max(min(self.read_max_width, MAX_READ_WIDTH), self.width)
+        return min(widest, self.width + steps * WIDTH_STEP)
 
 
 # Canvas widths come in steps of 16 px, so wide crops of similar width share a model call.
 WIDTH_STEP = 16
-
-
-def to_array(image: ImageInput, channels: int) -> np.ndarray:
-    """Any supported image as uint8 (H, W) for channels=1 or (H, W, 3) for channels=3.
-
-    Handles paths, encoded bytes (PNG, JPEG, ... as stored in an LMDB), PIL images in any mode
-    (palette, RGBA, 16-bit, grayscale) and arrays.
-    Raises ValueError naming the file when it cannot be decoded or is empty.
-    """
-    if isinstance(image, (str, Path)):
-        return decode_image(Path(image), channels, name=str(image))
-    if isinstance(image, bytes):
-        return decode_image(BytesIO(image), channels, name=f"<{len(image)} bytes>")
-    if isinstance(image, Image.Image):
-        image = pil_to_uint8(image)
-    array = np.asarray(image)
-    if array.size == 0 or array.ndim not in (2, 3):
-        raise ValueError(f"expected a non-empty 2-D or 3-D image, got shape {array.shape}")
-    if array.dtype != np.uint8:
-        array = rescale_to_uint8(array)
-    if array.ndim == 3 and array.shape[2] == 1:
-        array = array[:, :, 0]
-    if array.ndim == 3 and array.shape[2] == 4:
-        array = array[:, :, :3]
-    if channels == 1 and array.ndim == 3:
-        return cv2.cvtColor(np.ascontiguousarray(array), cv2.COLOR_RGB2GRAY)
-    if channels == 3 and array.ndim == 2:
-        return cv2.cvtColor(array, cv2.COLOR_GRAY2RGB)
-    return np.ascontiguousarray(array)
-
-
-def decode_image(source: Path | BytesIO, channels: int, name: str) -> np.ndarray:
-    """Decode a file or encoded bytes completely (truncated files fail here, not later)."""
-    try:
-        with Image.open(source) as opened:
-            opened.load()
-            return to_array(opened, channels)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        raise ValueError(f"{name}: cannot read image: {error}") from error
-
-
-def pil_to_uint8(image: Image.Image) -> np.ndarray:
-    """PIL image in any mode as uint8 RGB or L, compositing transparency onto white."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        return rescale_to_uint8(np.asarray(image))
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
-    if image.mode == "L":
-        return np.asarray(image)
-    return np.asarray(image.convert("RGB"))
-
-
-def rescale_to_uint8(array: np.ndarray) -> np.ndarray:
-    """16-bit, integer or float images stretched to 0..255 by their own range."""
-    array = array.astype(np.float32)
-    low, high = float(array.min()), float(array.max())
-    if high <= low:
-        return np.zeros(array.shape, np.uint8)
-    return ((array - low) * (255.0 / (high - low))).round().astype(np.uint8)
 
 
 def resize_and_pad(image: np.ndarray, spec: ImageSpec) -> np.ndarray:
@@ -137,9 +79,11 @@ def resize_and_pad(image: np.ndarray, spec: ImageSpec) -> np.ndarray:
 BLANK_RANGE = 12
 
 
-def stretch_to_aspect(array: np.ndarray, aspect: float) -> np.ndarray:
-    """The crop widened to `aspect` x its height (condensed letters drawn at a usual width)."""
-    height = array.shape[0]
+def stretch_to_aspect(array: np.ndarray, aspect: float, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """The crop widened to `aspect` x its height (condensed letters drawn at a usual width); a crop
+    so tall that this would exceed `max_pixels` is made shorter too (a hair-thin crop is not
+    stretched to gigapixels)."""
+    height = max(1, min(array.shape[0], int((max_pixels / aspect) ** 0.5)))
     return cv2.resize(array, (max(1, round(aspect * height)), height), interpolation=cv2.INTER_LINEAR)
 
 

@@ -17,3 +17,13 @@ def read_text(path: Path, error: type[UserError], missing: str, kind: str) -> st
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as failure:
         raise error(f"{path}: {kind} is not UTF-8 text ({failure.reason} at byte {failure.start})") from None
+
+
+def text_lines(text: str) -> list[str]:
+    """`text`'s lines, split at LF only (CRLF's CR dropped). A form feed, U+2028 or another character
+    str.splitlines() also breaks at stays inside its line, so line numbers are the ones an editor
+    and `grep -n` show."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]

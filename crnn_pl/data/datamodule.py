@@ -69,6 +69,9 @@ class WordDataModule(L.LightningDataModule):
         labels_as_written: bool = False,
     ) -> None:
         super().__init__()
+        for key, value, low in (("batch_size", batch_size, 1), ("num_workers", num_workers, 0)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ConfigError(f"dataset.{key}={value!r}: must be a whole number, at least {low}")
         self.charset = Charset(charset, case_sensitive)
         self.spec = ImageSpec(height=height, width=width, channels=channels, mean=mean, std=std)
         self.label_filter = LabelFilter(self.charset, CRNN.num_frames(width), unknown_characters)
@@ -83,6 +86,10 @@ class WordDataModule(L.LightningDataModule):
         for split in SPLITS_FOR_STAGE.get(stage or "fit", ("train", "val")):
             if split not in self.datasets:
                 self.datasets[split] = self.load_split(split)
+            if len(self.datasets[split]) == 0:
+                report = self.reports.get(split)
+                detail = f" ({report.name}: all {report.total:,} skipped, as printed above)" if report else ""
+                raise DataError(f"{self.name}: the {split} split holds no usable sample{detail}")
 
     def load_split(self, split: str) -> Dataset:
         raise NotImplementedError
@@ -145,6 +152,9 @@ class SynthDataModule(WordDataModule):
     def __init__(self, charset: str, train_size: int = 20_000, val_size: int = 2_000, val_seed: int = 1234,
                  render: dict | None = None, **common) -> None:
         super().__init__(charset, **common)
+        for key, value in (("train_size", train_size), ("val_size", val_size)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"dataset.{key}={value!r}: must be a whole number, at least 1")
         settings = RenderSettings.from_config(render)
         frames = CRNN.num_frames(self.spec.width)
         if settings.max_length >= frames:
@@ -181,6 +191,8 @@ class Icdar15DataModule(WordDataModule):
                  gt_name: str = "gt.txt", test_gt_name: str = "Challenge4_Test_Task3_GT.txt",
                  split_seed: int = 0, verify_images: bool = True, **common) -> None:
         super().__init__(charset, **common)
+        if not 0 < val_fraction < 1:
+            raise ConfigError(f"dataset.val_fraction={val_fraction!r}: must be above 0 and below 1")
         self.folders = {"train": (train_dir, train_gt, gt_name), "val": (val_dir, val_gt, gt_name),
                         "test": (test_dir, test_gt, test_gt_name)}
         self.val_fraction, self.split_seed, self.verify_images = val_fraction, split_seed, verify_images
@@ -252,10 +264,15 @@ class LmdbDataModule(WordDataModule):
     name = "lmdb"
 
     def __init__(self, charset: str, train_roots: list[str] | None = None, val_roots: list[str] | None = None,
-                 test_roots: list[str] | None = None, cache_dir: str | None = None, **common) -> None:
+                 test_roots: list[str] | None = None, cache_dir: str | None = None, verify_images: bool = True,
+                 verify_limit: int = 500_000, **common) -> None:
         super().__init__(charset, **common)
         self.roots = {"train": train_roots or [], "val": val_roots or [], "test": test_roots or []}
         self.cache_dir = Path(cache_dir) if cache_dir else None
+        if verify_limit < 1:
+            raise ConfigError(f"dataset.verify_limit={verify_limit}: must be at least 1 "
+                              "(dataset.verify_images=false checks no image)")
+        self.verify_limit = verify_limit if verify_images else 0
 
     def load_split(self, split: str) -> Dataset:
         paths = self.roots[split]
@@ -263,7 +280,7 @@ class LmdbDataModule(WordDataModule):
             raise DataError(f"dataset.{split}_roots is empty: list one or more LMDB folders")
         roots = [LmdbRoot.shared(path) for path in paths]
         report = self.new_report(split, ", ".join(map(str, paths)))
-        keys = [index_root(root, self.filter_for(split), report, self.cache_dir) for root in roots]
+        keys = [index_root(root, self.filter_for(split), report, self.cache_dir, self.verify_limit) for root in roots]
         rank_zero_info(report.summary())
         augment = self.augment if split == "train" else None
         return LmdbWordDataset(roots, keys, self.filter_for(split), self.spec, augment)

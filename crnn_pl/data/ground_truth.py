@@ -16,8 +16,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from crnn_pl.core.preprocess import to_array
-from crnn_pl.core.textfile import read_text
+from crnn_pl.core.decode import to_array
+from crnn_pl.core.textfile import read_text, text_lines
 from crnn_pl.data.labels import (
     EMPTY_LABEL,
     MALFORMED,
@@ -29,7 +29,7 @@ from crnn_pl.data.labels import (
 )
 from crnn_pl.data.progress import progress
 
-ICDAR15_LINE = re.compile(r'^\s*(?P<name>[^,"]+?)\s*,\s*"(?P<label>(?:[^"\\]|\\.)*)"\s*$')
+QUOTED_LABEL = re.compile(r'"(?P<label>(?:[^"\\]|\\.)*)"\s*')
 ESCAPE = re.compile(r"\\(.)")
 
 
@@ -46,7 +46,7 @@ class Malformed(NamedTuple):
 
 def read_lines(path: Path) -> list[str]:
     """A text file's lines without BOM or line endings; a clear error if it is missing."""
-    return read_text(path, DataError, f"{path}: ground-truth file not found", "the ground-truth file").splitlines()
+    return text_lines(read_text(path, DataError, f"{path}: ground-truth file not found", "the ground-truth file"))
 
 
 def numbered_lines(path: Path) -> Iterator[tuple[str, str]]:
@@ -58,11 +58,23 @@ def numbered_lines(path: Path) -> Iterator[tuple[str, str]]:
 
 def read_icdar15(gt_path: Path, image_dir: Path) -> Iterator[Entry | Malformed]:
     for where, line in numbered_lines(gt_path):
-        match = ICDAR15_LINE.match(line)
-        if match is None:
+        parsed = parse_icdar15_line(line)
+        if parsed is None:
             yield Malformed(f"{where}: {line[:60]!r}")
             continue
-        yield Entry(image_dir / match["name"], ESCAPE.sub(r"\1", match["label"]), where)
+        yield Entry(image_dir / parsed[0], parsed[1], where)
+
+
+def parse_icdar15_line(line: str) -> tuple[str, str] | None:
+    """(file name, label) of `name, "label"`, or None. The name runs to the comma before the first
+    quote, so it may hold commas; scanned once, never backtracking, however long the line."""
+    quote = line.find('"')
+    head = line[:quote].rstrip() if quote > 0 else ""
+    match = QUOTED_LABEL.fullmatch(line, quote) if head.endswith(",") else None
+    name = head[:-1].strip()
+    if match is None or not name:
+        return None
+    return name, ESCAPE.sub(r"\1", match["label"])
 
 
 def format_icdar15_line(file_name: str, label: str) -> str:

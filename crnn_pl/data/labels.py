@@ -91,16 +91,17 @@ class LoadReport:
     kept: int = 0
     skipped: Counter = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)     # how it was checked, when that is worth saying
     max_examples: int = 3
 
     def keep(self) -> None:
         self.kept += 1
 
-    def skip(self, reason: str, where: str) -> None:
-        """Count a skipped sample; in strict mode, stop with an error naming where it was."""
+    def skip(self, reason: str, where: str, count: int = 1) -> None:
+        """Count `count` skipped samples (`where`: the first); in strict mode, stop with an error naming it."""
         if self.strict:
             raise DataError(f"{where}: {reason} (dataset.strict=true turns skips into errors)")
-        self.skipped[reason] += 1
+        self.skipped[reason] += count
         shown = self.examples.setdefault(reason, [])
         if len(shown) < self.max_examples:
             shown.append(where)
@@ -113,16 +114,17 @@ class LoadReport:
         lines = [f"{self.name}: kept {self.kept:,} of {self.total:,} samples"]
         for reason, count in self.skipped.most_common():
             lines.append(f"  skipped {count:,}: {reason}, e.g. {'; '.join(self.examples.get(reason, []))}")
+        lines += [f"  {note}" for note in self.notes]
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "kept": self.kept, "skipped": dict(self.skipped),
-                "examples": self.examples}
+                "examples": self.examples, "notes": self.notes}
 
     @classmethod
     def from_dict(cls, values: dict, strict: bool = False) -> LoadReport:
-        report = cls(values["name"], strict=strict, kept=values["kept"],
-                     skipped=Counter(values["skipped"]), examples=values["examples"])
+        report = cls(values["name"], strict=strict, kept=values["kept"], skipped=Counter(values["skipped"]),
+                     examples=values["examples"], notes=values.get("notes", []))
         if strict and report.skipped:
             reason, _ = report.skipped.most_common(1)[0]
             raise DataError(f"{report.examples[reason][0]}: {reason} "

@@ -2,9 +2,12 @@
 
 This is the layout of the MJSynth/SynthText releases used by most recognition papers.
 Readers open each database read-only and lazily in the process that reads it, so forked
-DataLoader workers and DDP ranks each hold their own handle. Label filtering scans every label
-once per (database, charset, width, policy) and caches the kept keys, so a second run over
-MJSynth's 8.9M labels starts at once.
+DataLoader workers and DDP ranks each hold their own handle. Setting up scans every label and
+decodes every image whose label is kept (up to `verify_limit` images per database; a seeded sample
+of that many beyond it, as the summary says), as the folder datasets do, so an unreadable image is
+counted (or, with dataset.strict=true, an error) before training, never met in a worker. The kept
+keys are cached per (database, charset, width, policy, check), so a second run over MJSynth's
+8.9M labels starts at once.
 """
 
 from __future__ import annotations
@@ -19,16 +22,18 @@ import lmdb
 import numpy as np
 from torch.utils.data import Dataset
 
+from crnn_pl.core.decode import to_array
 from crnn_pl.core.preprocess import ImageSpec
 from crnn_pl.data.augment import Augmenter
-from crnn_pl.data.labels import DataError, LabelFilter, LoadReport
+from crnn_pl.data.labels import UNREADABLE, DataError, LabelFilter, LoadReport
 from crnn_pl.data.progress import progress
 from crnn_pl.data.words import RawSample, Sample, load_sample, seeded
 
 log = logging.getLogger(__name__)
 
 NUM_SAMPLES = b"num-samples"
-INDEX_VERSION = 1
+INDEX_VERSION = 2       # 2: images decoded at setup
+MISSING_LABEL = "missing label"
 
 
 def image_key(index: int) -> bytes:
@@ -95,7 +100,8 @@ class LmdbRoot:
         return image, None if label is None else label.decode("utf-8", errors="replace")
 
     def labels(self) -> dict[int, str]:
-        """Every label of indices 1..num-samples, read with one cursor pass."""
+        """Every label of indices 1..num-samples, read with one cursor pass (keys outside the
+        layout, such as `label-xyz`, are not samples and are passed over)."""
         count = self.num_samples()
         found: dict[int, str] = {}
         with self.env.begin() as txn:
@@ -104,10 +110,24 @@ class LmdbRoot:
                 for key, value in progress(cursor, f"reading labels of {self.path.name}", total=count):
                     if not key.startswith(b"label-"):
                         break
-                    index = int(key[6:])
+                    index = int(key[6:]) if key[6:].isdigit() else 0
                     if 1 <= index <= count:
                         found[index] = value.decode("utf-8", errors="replace")
         return found
+
+    def unreadable(self, keys: np.ndarray, what: str) -> dict[int, str]:
+        """Key -> why, for each of `keys` whose image is missing or does not decode."""
+        failures: dict[int, str] = {}
+        with self.env.begin() as txn:
+            for key in progress(keys.tolist(), what):
+                image = txn.get(image_key(key))
+                try:
+                    if image is None:
+                        raise ValueError("no image under this key")
+                    to_array(image, channels=1)
+                except ValueError as error:
+                    failures[key] = str(error)
+        return failures
 
     def close(self) -> None:
         if self._env is not None and self._pid == os.getpid():
@@ -121,13 +141,14 @@ class LmdbRoot:
 
 
 def index_root(root: LmdbRoot, label_filter: LabelFilter, report: LoadReport,
-               cache_dir: Path | None) -> np.ndarray:
-    """The 1-based keys of `root` whose labels pass the filter, from the cache when it has them."""
+               cache_dir: Path | None, verify_limit: int = 0) -> np.ndarray:
+    """The 1-based keys of `root` whose labels pass the filter and whose images decode (up to
+    `verify_limit` of them checked; 0 checks none), from the cache when it has them."""
     cache_file = None
     if cache_dir is not None:
         filter_id = (f"{INDEX_VERSION}|{root.fingerprint()}|{label_filter.charset.characters}|"
                      f"{label_filter.charset.case_sensitive}|{label_filter.max_frames}|"
-                     f"{label_filter.unknown_characters}|{label_filter.as_written}")
+                     f"{label_filter.unknown_characters}|{label_filter.as_written}|{verify_limit}")
         cache_file = Path(cache_dir) / f"{hashlib.sha1(filter_id.encode()).hexdigest()}.npz"
         if cache_file.is_file():
             cached = np.load(cache_file)
@@ -135,22 +156,11 @@ def index_root(root: LmdbRoot, label_filter: LabelFilter, report: LoadReport,
             merge_reports(report, counts)
             return cached["keys"]
     own = LoadReport(str(root.path), strict=report.strict)
-    count, labels = root.num_samples(), root.labels()
+    kept = keys_with_labels(root, label_filter, own)
+    if verify_limit > 0:
+        kept = keys_with_images(root, kept, verify_limit, own)
+    own.kept += len(kept)
     root.close()    # DataLoader workers fork after this: they open their own handles
-    keys = []
-    for index in range(1, count + 1):
-        label = labels.get(index)
-        where = f"{root.path}:label-{index:09d}"
-        if label is None:
-            own.skip("missing label", where)
-            continue
-        cleaned, reason = label_filter.clean(label)
-        if reason:
-            own.skip(reason, f"{where}: {label!r}")
-            continue
-        own.keep()
-        keys.append(index)
-    kept = np.asarray(keys, dtype=np.int64)
     if cache_file is not None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         temporary = cache_file.with_suffix(f".{os.getpid()}.npz")
@@ -158,6 +168,38 @@ def index_root(root: LmdbRoot, label_filter: LabelFilter, report: LoadReport,
         os.replace(temporary, cache_file)   # atomic: several ranks may index at once
     merge_reports(report, own)
     return kept
+
+
+def keys_with_labels(root: LmdbRoot, label_filter: LabelFilter, report: LoadReport) -> np.ndarray:
+    """Keys whose label the filter keeps; each skip counted. Missing labels are counted at once,
+    so a `num-samples` far beyond the keys there are costs nothing."""
+    count, labels = root.num_samples(), root.labels()
+    missing = max(count, 0) - len(labels)
+    if missing:
+        first = next(index for index in range(1, len(labels) + 2) if index not in labels)
+        report.skip(MISSING_LABEL, f"{root.path}:label-{first:09d}", missing)
+    keys = []
+    for index in sorted(labels):
+        cleaned, reason = label_filter.clean(labels[index])
+        if reason:
+            report.skip(reason, f"{root.path}:label-{index:09d}: {labels[index]!r}")
+            continue
+        keys.append(index)
+    return np.asarray(keys, dtype=np.int64)
+
+
+def keys_with_images(root: LmdbRoot, keys: np.ndarray, limit: int, report: LoadReport) -> np.ndarray:
+    """`keys` less those whose image does not decode: all of them checked, or a seeded sample of
+    `limit` when there are more (the report says so; the rest are met, and dropped, in training)."""
+    checked = keys
+    if len(keys) > limit:
+        checked = np.sort(np.random.default_rng(0).choice(keys, limit, replace=False))
+        report.notes.append(f"decoded a sample of {limit:,} of the {len(keys):,} images (dataset.verify_limit); "
+                            "an unreadable one outside it is dropped from its batch in training")
+    failures = root.unreadable(checked, f"checking images of {root.path.name}")
+    for key, error in failures.items():
+        report.skip(UNREADABLE, f"{root.path}:image-{key:09d}: {error}")
+    return keys[~np.isin(keys, list(failures))] if failures else keys
 
 
 def merge_reports(total: LoadReport, part: LoadReport) -> None:

@@ -15,7 +15,8 @@ from typing import NamedTuple
 import torch
 from torch.utils.data import Dataset
 
-from crnn_pl.core.preprocess import Augment, ImageInput, ImageSpec, prepare
+from crnn_pl.core.decode import ImageInput
+from crnn_pl.core.preprocess import Augment, ImageSpec, prepare
 from crnn_pl.data.augment import Augmenter
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,8 @@ from torch import nn
 
 from crnn_pl.core.card import CARD_FILE, ModelCard
 from crnn_pl.core.charset import Charset
-from crnn_pl.core.preprocess import ImageInput, prepare
+from crnn_pl.core.decode import ImageInput
+from crnn_pl.core.preprocess import prepare
 from crnn_pl.export.base import ExportError, Trained, writer
 from crnn_pl.model.crnn import CRNN
 from crnn_pl.model.weights import load_crnn

@@ -11,7 +11,12 @@ the file is needed; images go through the one preprocessing and greedy CTC decod
 numpy: reading an ONNX or Paddle file imports neither torch nor Lightning.
 
 Files are decoded on a thread pool while the model reads the batch before (Pillow, OpenCV and
-every runtime release the GIL). Crops are padded to the training width; a wider one is squeezed,
+every runtime release the GIL). An image that cannot be read (not a regular file, not a raster
+format, more than `max_pixels`, a bad array) is one Read with its error; the others are still read.
+Stopping early (Ctrl-C, a closed pipe) cancels the decoding not yet started. A model file is
+checked when opened: one blank image of the shape its card describes goes through it and must give
+one score per charset class and the blank, so a card that does not describe its model fails at
+once, in one line, not in the middle of a run. Crops are padded to the training width; a wider one is squeezed,
 or, for a model whose card sets read_max_width (`en`: 160), read at its natural width up to that,
 each width group in its own model call so that a read never depends on its batch-mates. A blank
 crop (flat, no ink) reads as ("", 0.0) without running the model.
@@ -38,20 +43,20 @@ from itertools import islice
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from crnn_pl.core.card import ModelCard
+from crnn_pl.core.decode import MAX_PIXELS, ImageInput, to_array
 from crnn_pl.core.errors import ConfigError
 from crnn_pl.core.preprocess import (
-    ImageInput,
     ImageSpec,
     is_blank,
     normalize_array,
     read_by_width,
     stretch_to_aspect,
-    to_array,
 )
 from crnn_pl.pretrained import UnknownModelError, resolve_model
-from crnn_pl.runtime.engines.base import ModelLoadError, Runner
+from crnn_pl.runtime.engines.base import ModelLoadError, Runner, first_line
 from crnn_pl.runtime.formats import engine, format_of
 
 ORIENTATIONS = ("auto", "upright")
@@ -76,7 +81,7 @@ class Views:
         """The decoded crop's other shapes to read, given the confidence of the read as it is."""
         looks = []
         if self.stretch and confidence < STRETCH_IF_BELOW:
-            looks.append(stretch_to_aspect(self.decoded, STRETCH_BELOW))
+            looks.append(stretch_to_aspect(self.decoded, STRETCH_BELOW))     # bounded in pixels
         if self.flip and confidence < FLIP_BELOW:
             looks.append(np.rot90(self.decoded, 2))
         return looks
@@ -102,8 +107,9 @@ class Recognizer:
     name does not tell (crnn_pl.runtime.formats)."""
 
     def __init__(self, model: str | Path = "en", format: str | None = None, device: str = "cpu",
-                 orientation: str = "auto") -> None:
+                 orientation: str = "auto", max_pixels: int = MAX_PIXELS) -> None:
         self.orientation = check_orientation(orientation)
+        self.max_pixels = check_at_least("max_pixels", max_pixels, 1)
         try:
             path = resolve_model(model)      # "en": the model shipped in the package
         except UnknownModelError as error:
@@ -116,15 +122,17 @@ class Recognizer:
         if reason:
             raise ModelLoadError(f"cannot read {self.format} files here: {reason}")
         run, card = reader.open(path, device)
+        check_model_fits_card(run, card, path)
         self.use(run, card, path)
 
     @classmethod
     def from_runner(cls, run: Runner, card: ModelCard, source: str = "<in memory>",
-                    orientation: str = "auto") -> Recognizer:
+                    orientation: str = "auto", max_pixels: int = MAX_PIXELS) -> Recognizer:
         """A recognizer for a model already in memory (CRNNModule.read: `module_runner(model)`)."""
         recognizer = cls.__new__(cls)
         recognizer.format = "in-memory"
         recognizer.orientation = check_orientation(orientation)
+        recognizer.max_pixels = check_at_least("max_pixels", max_pixels, 1)
         recognizer.use(run, card, source)
         return recognizer
 
@@ -138,7 +146,7 @@ class Recognizer:
         return self.charset.decode_greedy(self.run(np.ascontiguousarray(images, dtype=np.float32)))
 
     def read(self, images: Sequence[ImageInput], batch_size: int = 64, workers: int = 2) -> list[tuple[str, float]]:
-        """(text, confidence) per image; an unreadable image raises ValueError naming it."""
+        """(text, confidence) per image of a list; an unreadable image raises ValueError naming it."""
         results = []
         for read in self.read_stream(images, batch_size, workers):
             if read.error:
@@ -149,28 +157,39 @@ class Recognizer:
     def read_stream(self, images: Iterable[ImageInput], batch_size: int = 64, workers: int = 2) -> Iterator[Read]:
         """Read in batches, in order, decoding the next batches on `workers` threads meanwhile
         (0: decode inline). Unreadable images come back as a Read with `error` set; the others
-        are still read."""
-        remaining = iter(images)
-        chunks = iter(lambda: list(islice(remaining, batch_size)), [])
+        are still read. An error raised by `images` itself (a generator) is raised once every
+        image it gave before is read and yielded."""
+        check_many(images)
+        check_at_least("batch_size", batch_size, 1)
+        check_at_least("workers", workers, 0)
+        batches = Batches(images, batch_size)
         if workers == 0:            # inline: the least latency for one image at a time
-            for chunk in chunks:
-                yield from self.read_prepared(chunk, self.prepare_chunk(chunk))
-            return
-        with ThreadPoolExecutor(workers) as pool:
-            window = deque((chunk, pool.submit(self.prepare_chunk, chunk)) for chunk in islice(chunks, workers + 1))
+            for batch in batches:
+                yield from self.read_prepared(batch, self.prepare_chunk(batch))
+        else:
+            yield from self.read_decoding_ahead(batches, workers)
+        if batches.failure is not None:
+            raise batches.failure
+
+    def read_decoding_ahead(self, batches: Batches, workers: int) -> Iterator[Read]:
+        pool = ThreadPoolExecutor(workers)
+        try:
+            window = deque((batch, pool.submit(self.prepare_chunk, batch)) for batch in islice(batches, workers + 1))
             while window:
-                chunk, prepared = window.popleft()
-                following = next(chunks, None)
+                batch, prepared = window.popleft()
+                following = next(batches, None)
                 if following is not None:
                     window.append((following, pool.submit(self.prepare_chunk, following)))
-                yield from self.read_prepared(chunk, prepared.result())
+                yield from self.read_prepared(batch, prepared.result())
+        finally:    # stopped early (Ctrl-C, a closed pipe, an error): decode nothing more
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def prepare_chunk(self, images: list[ImageInput]) -> list[Prepared]:
         return [self.prepare(image) for image in images]
 
     def prepare(self, image: ImageInput) -> Prepared:
         try:
-            array = to_array(image, self.spec.channels)
+            array = to_array(image, self.spec.channels, self.max_pixels)
         except ValueError as error:
             return error
         if is_blank(array):
@@ -214,3 +233,56 @@ def check_orientation(orientation: str) -> str:
     if orientation not in ORIENTATIONS:
         raise ConfigError(f"orientation={orientation!r}: choose from {list(ORIENTATIONS)}")
     return orientation
+
+
+def check_at_least(name: str, value: int, low: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ConfigError(f"{name}={value!r}: must be a whole number, at least {low}")
+    return value
+
+
+# One image where a list is expected: iterating it would read characters, rows or bytes as images.
+SINGLE_IMAGES = (str, Path, bytes, Image.Image, np.ndarray)
+
+
+def check_many(images: Iterable[ImageInput]) -> None:
+    if isinstance(images, SINGLE_IMAGES):
+        raise TypeError(f"read() takes a list of images, got one {type(images).__name__}: pass [image]"
+                        + (" (or list(array) for a stack of images)" if isinstance(images, np.ndarray) else ""))
+
+
+class Batches:
+    """`images` in lists of `size`. An error raised by `images` ends the batches after the images it
+    gave before it; it is kept in `failure` for the reader to raise once those are read."""
+
+    def __init__(self, images: Iterable[ImageInput], size: int) -> None:
+        self.remaining, self.size = iter(images), size
+        self.failure: Exception | None = None
+
+    def __iter__(self) -> Batches:
+        return self
+
+    def __next__(self) -> list[ImageInput]:
+        batch: list[ImageInput] = []
+        if self.failure is None:
+            try:
+                batch.extend(islice(self.remaining, self.size))
+            except Exception as error:
+                self.failure = error
+        if not batch:
+            raise StopIteration
+        return batch
+
+
+def check_model_fits_card(run: Runner, card: ModelCard, path: Path) -> None:
+    """One blank image of the card's shape through the model: it must run and give (1, frames,
+    classes) with one class per charset character and the blank."""
+    spec, classes = card.spec, card.make_charset().num_classes
+    try:
+        logits = np.asarray(run(np.zeros((1, spec.channels, spec.height, spec.width), np.float32)))
+    except Exception as error:      # each runtime raises its own kind for a wrong input shape
+        raise ModelLoadError(f"{path}: the model does not read the input its card describes ({spec.channels} x "
+                             f"{spec.height} x {spec.width}): {first_line(error)}") from None
+    if logits.ndim != 3 or logits.shape[0] != 1 or logits.shape[1] < 1 or logits.shape[2] != classes:
+        raise ModelLoadError(f"{path}: the model gives scores of shape {logits.shape}, but its card's charset "
+                             f"needs (1, frames, {classes}): {classes - 1} characters and the blank")

@@ -15,10 +15,11 @@ import torch
 
 from crnn_pl.core.card import ModelCard
 from crnn_pl.core.charset import Charset
+from crnn_pl.core.decode import ImageInput
 from crnn_pl.core.errors import ConfigError
-from crnn_pl.core.preprocess import ImageInput, ImageSpec
+from crnn_pl.core.preprocess import ImageSpec
 from crnn_pl.model.crnn import CRNN, PAPER_CHANNELS, count_mflops, count_parameters
-from crnn_pl.model.weights import read_weights, refusing_code
+from crnn_pl.model.weights import check_weights_fit, read_weights, refusing_code
 from crnn_pl.pretrained import resolve_model
 from crnn_pl.runtime.engines.torch_module import module_runner
 from crnn_pl.runtime.recognizer import Recognizer
@@ -134,10 +135,12 @@ class CRNNModule(L.LightningModule):
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path: str | Path, map_location=None, **kwargs) -> CRNNModule:
         """A checkpoint written by training, or a .safetensors file, read as data only: a file
-        holding Python objects is refused (UnsafeModelError) before anything in it runs."""
+        holding Python objects is refused (UnsafeModelError) before anything in it runs, and one
+        whose hyper-parameters do not describe its weights (ModelFileError) before a network is built."""
         path = Path(checkpoint_path)
+        weights, hparams = read_weights(path)
+        check_weights_fit(weights, hparams, path)
         if path.suffix == ".safetensors":
-            weights, hparams = read_weights(path)
             module = cls(**hparams)
             module.model.load_state_dict(weights)
             return module.to(map_location) if map_location else module

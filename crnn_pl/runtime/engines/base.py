@@ -24,6 +24,12 @@ class ModelLoadError(UserError, RuntimeError):
     package or device this machine lacks."""
 
 
+def first_line(error: BaseException) -> str:
+    """An exception's message for a one-line error: its first line, cut short."""
+    lines = str(error).strip().splitlines()
+    return (lines[0] if lines else type(error).__name__)[:160]
+
+
 class Engine(ABC):
     def unavailable(self, device: str = "cpu") -> str | None:
         """Why this engine cannot run here (missing package or GPU), or None if it can."""

@@ -7,7 +7,7 @@ import importlib.util
 from pathlib import Path
 
 from crnn_pl.core.card import CARD_KEY, ModelCard
-from crnn_pl.runtime.engines.base import Engine, ModelLoadError, Runner
+from crnn_pl.runtime.engines.base import Engine, ModelLoadError, Runner, first_line
 
 
 class OnnxEngine(Engine):
@@ -27,7 +27,7 @@ class OnnxEngine(Engine):
         try:
             return ort.InferenceSession(str(path), providers=providers)
         except Exception as error:      # onnxruntime raises its own untyped errors for bad files
-            raise ModelLoadError(f"{path}: not a readable ONNX model ({str(error).splitlines()[0][:160]})") from None
+            raise ModelLoadError(f"{path}: not a readable ONNX model ({first_line(error)})") from None
 
     def load(self, path: Path, device: str = "cpu") -> Runner:
         return self.open(path, device)[0]
@@ -37,6 +37,10 @@ class OnnxEngine(Engine):
 
     def open(self, path: Path, device: str = "cpu") -> tuple[Runner, ModelCard]:
         session = self.session(path, device)
+        inputs, outputs = [i.name for i in session.get_inputs()], [o.name for o in session.get_outputs()]
+        if "images" not in inputs or "logits" not in outputs:
+            raise ModelLoadError(f"{path}: not a crnn_pl ONNX model (inputs {inputs}, outputs {outputs}; "
+                                 "expected an input `images` and an output `logits`)")
         metadata = session.get_modelmeta().custom_metadata_map
         card = (ModelCard.from_json(metadata[CARD_KEY], f"{path} (metadata)") if CARD_KEY in metadata
                 else super().read_card(path))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crnn_pl.runtime.engines.base import Engine, ModelLoadError, Runner
+from crnn_pl.runtime.engines.base import Engine, ModelLoadError, Runner, first_line
 
 
 def model_files(folder: Path) -> tuple[Path, Path]:
@@ -39,7 +39,10 @@ class PaddleEngine(Engine):
         else:
             config.disable_gpu()
         config.disable_glog_info()
-        predictor = paddle_infer.create_predictor(config)
+        try:
+            predictor = paddle_infer.create_predictor(config)
+        except Exception as error:      # Paddle raises its own untyped errors for a damaged model
+            raise ModelLoadError(f"{path}: not a readable Paddle model ({first_line(error)})") from None
         input_handle = predictor.get_input_handle(predictor.get_input_names()[0])
         output_handle = predictor.get_output_handle(predictor.get_output_names()[0])
 

@@ -27,6 +27,8 @@ class TensorRTEngine(Engine):
 
         runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
         engine = runtime.deserialize_cuda_engine(path.read_bytes())
+        if engine is None:
+            raise ModelLoadError(f"{path}: not a TensorRT engine this TensorRT can read")
         context = engine.create_execution_context()
         stream = torch.cuda.Stream()
 

@@ -46,7 +46,7 @@ class TorchWeightsEngine(Engine):
             model, hparams = load_crnn(path)
         except (UnsafeModelError, ModelFileError) as error:
             raise ModelLoadError(str(error)) from None
-        return module_runner(model.to(device), device), ModelCard.from_hparams(hparams)
+        return module_runner(model.to(device), device), ModelCard.from_hparams(hparams, str(path))
 
     def load(self, path: Path, device: str = "cpu") -> Runner:
         return self.open(path, device)[0]

@@ -8,7 +8,7 @@ import importlib.util
 from pathlib import Path
 
 from crnn_pl.core.card import CARD_KEY, ModelCard
-from crnn_pl.runtime.engines.base import Engine, ModelLoadError, Runner
+from crnn_pl.runtime.engines.base import Engine, ModelLoadError, Runner, first_line
 from crnn_pl.runtime.engines.torch_module import module_runner
 
 
@@ -24,8 +24,8 @@ class TorchScriptEngine(Engine):
         extra = {f"{CARD_KEY}.json": ""}
         try:
             module = torch.jit.load(str(path), map_location=device, _extra_files=extra).eval()
-        except RuntimeError as error:
-            raise ModelLoadError(f"{path}: not a TorchScript file ({str(error).splitlines()[0][:160]})") from None
+        except Exception as error:     # PyTorch's reader raises several kinds for a damaged archive
+            raise ModelLoadError(f"{path}: not a TorchScript file ({first_line(error)})") from None
         return module_runner(module, device), ModelCard.from_json(extra[f"{CARD_KEY}.json"], str(path))
 
     def load(self, path: Path, device: str = "cpu") -> Runner:
