@@ -18,8 +18,7 @@ import sys
 from pathlib import Path
 
 from crnn_pl.cli.arguments import Parser
-from crnn_pl.cli.output import check_output, fresh_output
-from crnn_pl.core.errors import UserError
+from crnn_pl.cli.output import check_output, fresh_output, run_tool
 from crnn_pl.data.ground_truth import Entry, check_entries, read_icdar15, read_mjsynth, read_tsv
 from crnn_pl.data.labels import DataError, LoadReport
 from crnn_pl.data.lmdb_store import LmdbWriter
@@ -57,7 +56,7 @@ def write_lmdb(entries: list[Entry], output: Path, name: str) -> int:
         return writer.count
 
 
-def convert(args: argparse.Namespace) -> int:
+def convert(args: argparse.Namespace) -> str:
     source = args.icdar15 or args.tsv or args.mjsynth
     given = [path for path in (source, args.gt, args.root) if path is not None]
     check_output(args.output, args.overwrite, TOOL, given)     # before the (long) read of the source
@@ -68,21 +67,13 @@ def convert(args: argparse.Namespace) -> int:
         raise DataError(f"{source}: no sample to write (every one skipped, above)")
     folders = given + sorted({entry.path.parent for entry in entries})
     with fresh_output(args.output, args.overwrite, TOOL, folders) as staging:
-        return write_lmdb(entries, staging, args.output.name)
+        count = write_lmdb(entries, staging, args.output.name)
+    return f"wrote {count:,} samples to {args.output}"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
-    try:
-        count = convert(args)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"interrupted: {args.output} was left as it was", file=sys.stderr)
-        return 130
-    print(f"wrote {count:,} samples to {args.output}")
-    return 0
+    return run_tool(args.output, lambda: convert(args))
 
 
 if __name__ == "__main__":

@@ -19,9 +19,8 @@ import numpy as np
 from PIL import Image
 
 from crnn_pl.cli.arguments import Parser, number_in
-from crnn_pl.cli.output import fresh_output
+from crnn_pl.cli.output import fresh_output, run_tool
 from crnn_pl.core.charset import Charset, preset_names
-from crnn_pl.core.errors import UserError
 from crnn_pl.data.ground_truth import format_icdar15_line
 from crnn_pl.data.lmdb_store import LmdbWriter
 from crnn_pl.data.progress import progress
@@ -78,17 +77,13 @@ def write(args: argparse.Namespace, output: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
     vocabulary = [Path(args.vocabulary)] if args.vocabulary and not args.vocabulary.startswith("wordfreq:") else []
-    try:
+
+    def write_all() -> str:
         with fresh_output(args.output, args.overwrite, TOOL, vocabulary) as staging:
             write(args, staging)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"interrupted: {args.output} was left as it was", file=sys.stderr)
-        return 130
-    print(f"wrote {args.count:,} rendered words to {args.output} ({args.format})")
-    return 0
+        return f"wrote {args.count:,} rendered words to {args.output} ({args.format})"
+
+    return run_tool(args.output, write_all)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -14,7 +14,8 @@ import contextlib
 import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from crnn_pl.core.errors import UserError
@@ -103,3 +104,18 @@ def replace_folder(new: Path, output: Path) -> None:
     output.rename(old)
     new.rename(output)
     shutil.rmtree(old)
+
+
+def run_tool(output: Path, write: Callable[[], str]) -> int:
+    """A dataset tool's exit status: `write()` (returning what it wrote, printed) is 0; a mistake the
+    user can fix is one error line, 1; Ctrl-C, 130, with OUT left as it was."""
+    try:
+        done = write()
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"interrupted: {output} was left as it was", file=sys.stderr)
+        return 130
+    print(done)
+    return 0
