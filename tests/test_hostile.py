@@ -4,6 +4,7 @@ describes itself wrongly is refused at load in one line, and the Python API fail
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -12,13 +13,13 @@ import subprocess
 import sys
 import threading
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import REPO
 from crnn_pl.core.errors import ConfigError, UserError
 from crnn_pl.pretrained import PRETRAINED_DIR
 from crnn_pl.runtime.engines.base import ModelLoadError
@@ -26,6 +27,19 @@ from crnn_pl.runtime.recognizer import Recognizer
 
 BIN = Path(sys.executable).parent
 EN_ONNX, EN_WEIGHTS = PRETRAINED_DIR / "en.onnx", PRETRAINED_DIR / "en.safetensors"
+
+
+def crafting():
+    """scripts/bench_untrusted.py: it crafts the same hostile files to measure what they cost."""
+    spec = importlib.util.spec_from_file_location("bench_untrusted", REPO / "scripts" / "bench_untrusted.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CRAFT = crafting()
+png_declaring, safetensors_with, onnx_with, with_hparams = (
+    CRAFT.png_declaring, CRAFT.safetensors_with, CRAFT.onnx_with, CRAFT.with_hparams)
 
 
 def tool(*arguments: str, cwd: Path, timeout: int = 120, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -163,12 +177,18 @@ def test_a_fifo_given_or_in_a_folder_is_an_error_line_and_the_rest_is_read(word_
     assert errors == [f"error: {folder / 'pipe.png'}: not a regular file (a FIFO); only image files are read"] * 2
 
 
-@pytest.mark.slow
-def test_ctrl_c_stops_at_once_with_what_was_read_printed(word_files, tmp_path):
+def many_words(word_files, tmp_path: Path, count: int) -> Path:
+    """A folder of `count` word files (links to the fixture's sixteen), w0000.png on."""
     folder = tmp_path / "many"
     folder.mkdir()
-    for index in range(3000):
+    for index in range(count):
         os.link(word_files[0][index % 16], folder / f"w{index:04d}.png")
+    return folder
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_at_once_with_what_was_read_printed(word_files, tmp_path):
+    folder = many_words(word_files, tmp_path, 3000)
     process = subprocess.Popen([str(BIN / "crnn-predict"), str(folder), "--batch-size", "4"], cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = process.stdout.readline()
@@ -205,19 +225,6 @@ def test_a_postscript_file_named_png_never_reaches_ghostscript(word_files, tmp_p
 
 # 5. A small file takes gigabytes -----------------------------------------------------------------
 
-def png_declaring(width: int, height: int) -> bytes:
-    """A valid RGBA PNG of width x height transparent pixels, compressed to almost nothing."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
-
-    compressor, row, parts = zlib.compressobj(9), bytes(1 + 4 * width), []
-    for _ in range(height):
-        parts.append(compressor.compress(row))
-    parts.append(compressor.flush())
-    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 6, 0, 0, 0])
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(parts)) + chunk(b"IEND", b"")
-
-
 def peak_memory_mb(code: str, cwd: Path) -> tuple[float, subprocess.CompletedProcess]:
     """Run `code` in a fresh interpreter; its peak resident memory (MB) and the result."""
     probe = (f"import resource, sys\n{code}\n"
@@ -243,24 +250,6 @@ def test_a_small_png_declaring_144_million_pixels_is_refused_before_decoding(tmp
     assert peak < baseline + 100, f"{peak:.0f} MB to refuse a {size:,} byte file (baseline {baseline:.0f})"
 
 
-def safetensors_with(tmp_path: Path, name: str, change) -> Path:
-    """en's weights with its hyper-parameters metadata changed by `change(text) -> text`."""
-    from safetensors import safe_open
-    from safetensors.torch import save_file
-
-    with safe_open(str(EN_WEIGHTS), framework="pt") as handle:
-        metadata = handle.metadata()
-        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
-    metadata["hyper_parameters"] = change(metadata["hyper_parameters"])
-    path = tmp_path / f"{name}.safetensors"
-    save_file(tensors, str(path), metadata=metadata)
-    return path
-
-
-def with_hparams(**values):
-    return lambda text: json.dumps(json.loads(text) | values)
-
-
 @pytest.mark.slow
 def test_a_safetensors_file_claiming_a_huge_network_is_refused_before_it_is_built(tmp_path):
     from crnn_pl.model.weights import ModelFileError, load_crnn
@@ -278,24 +267,6 @@ def test_a_safetensors_file_claiming_a_huge_network_is_refused_before_it_is_buil
     with pytest.raises(ModelFileError, match="conv_channels must be 7 whole numbers from 1 to 4096"):
         load_crnn(huge)
     assert time.monotonic() - started < 5
-
-
-def onnx_with(tmp_path: Path, name: str, card_changes: dict | None = None, output: str | None = None) -> Path:
-    """en.onnx with its model card changed, or its output renamed."""
-    import onnx
-
-    model = onnx.load(str(EN_ONNX))
-    for prop in model.metadata_props:
-        if prop.key == "crnn_pl" and card_changes is not None:
-            prop.value = json.dumps(json.loads(prop.value) | card_changes)
-    if output is not None:
-        old = model.graph.output[0].name
-        for node in model.graph.node:
-            node.output[:] = [output if o == old else o for o in node.output]
-        model.graph.output[0].name = output
-    path = tmp_path / f"{name}.onnx"
-    onnx.save(model, str(path))
-    return path
 
 
 @pytest.mark.slow
@@ -490,10 +461,7 @@ def test_odd_file_names_keep_one_line_of_three_columns_under_a_strict_utf8_stdou
 
 @pytest.mark.slow
 def test_a_closed_pipe_ends_quietly(word_files, tmp_path):
-    folder = tmp_path / "many"
-    folder.mkdir()
-    for index in range(400):
-        os.link(word_files[0][index % 16], folder / f"w{index:03d}.png")
+    folder = many_words(word_files, tmp_path, 400)
     result = subprocess.run(f"{BIN / 'crnn-predict'} {folder} --batch-size 8 | head -1", shell=True, cwd=tmp_path,
                             capture_output=True, text=True, timeout=120)
     assert len(result.stdout.splitlines()) == 1
