@@ -100,7 +100,7 @@ def test_a_damaged_file_is_not_called_unsafe(tmp_path):
     with pytest.raises(ModelFileError, match=f"{damaged}: not a PyTorch checkpoint"):
         CRNNModule.load_from_checkpoint(str(damaged))
     result = run([str(BIN / "crnn-predict"), "word.png", "--model-path", str(damaged)], tmp_path)
-    assert result.returncode == 2 and f"error: {damaged}: not a PyTorch checkpoint" in result.stderr, result.stderr
+    assert result.returncode == 1 and f"error: {damaged}: not a PyTorch checkpoint" in result.stderr, result.stderr
 
 
 def test_a_checkpoint_from_training_still_loads(overfit_checkpoint, word_files):
