@@ -101,9 +101,11 @@ def quantize(onnx_path: Path, path: Path, card: ModelCard, images: np.ndarray,
             return None if batch is None else {"images": np.ascontiguousarray(batch, dtype=np.float32)}
 
     with quiet_root_logger():
+        # reduce_range: 7-bit weights, so CPUs without VNNI (AVX2's u8 x s8 products saturate in 16
+        # bits) read as CPUs with it do (docs/decisions.md, int8 export)
         quantize_static(str(onnx_path), str(path), Batches(), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax)
+                        calibrate_method=CalibrationMethod.MinMax, reduce_range=True)
     save_with_card(onnx.load(str(path)), card, path)
 
 
