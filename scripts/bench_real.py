@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "real_benchmark.md")
     parser.add_argument("--contact-sheet", type=Path, help="write rendered-vs-real crops with reads to this PNG")
     parser.add_argument("--limit", type=number_in(1), help="score at most this many crops per set (a quick look)")
-    parser.add_argument("--read-max-width", type=number_in(1), default=None,
+    parser.add_argument("--read-max-width", type=number_in(0), default=None,
                         help="read wide crops at their natural width up to this many px (0: squeeze them); "
                              "default: the model's own setting (model.read_max_width)")
     parser.add_argument("--orientation", choices=ORIENTATIONS, default="auto",

@@ -190,12 +190,15 @@ class FreezeNormalisation(L.Callback):
 
 
 class StopWhenPerfect(L.Callback):
-    """Ends training once every training word is read exactly, as read() reads it and padded on
-    the right by `padding` pixels (checked every 20 steps)."""
+    """Ends training once every training word has been read exactly, as read() reads it and padded
+    on the right by `padding` pixels, at every check (each 20 steps) for `settle` steps. A model
+    stopped at its first perfect read is barely perfect: int8's rounding then drops a letter of a
+    double (`fessy` -> `fesy`, an AMD EPYC of 2026-12-06); the settling steps widen its margins."""
 
-    def __init__(self, paths: list[Path], labels: list[str], padding: int = 0) -> None:
-        self.paths, self.labels, self.padding = paths, labels, padding
+    def __init__(self, paths: list[Path], labels: list[str], padding: int = 0, settle: int = 200) -> None:
+        self.paths, self.labels, self.padding, self.settle = paths, labels, padding, settle
         self.perfect = False
+        self.perfect_since: int | None = None
 
     def on_train_start(self, trainer, module) -> None:
         assert torch.get_num_threads() == TORCH_THREADS, "train after the thread count is fixed (reproducible)"
@@ -203,8 +206,12 @@ class StopWhenPerfect(L.Callback):
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_index) -> None:
         if trainer.global_step % 20 == 0:
             texts = [text for text, _ in module.read(self.paths)]
-            if texts == self.labels and self.padded_reads(module) == self.labels:
-                trainer.should_stop = self.perfect = True
+            self.perfect = texts == self.labels and self.padded_reads(module) == self.labels
+            if not self.perfect:
+                self.perfect_since = None
+            elif self.perfect_since is None:
+                self.perfect_since = trainer.global_step
+            trainer.should_stop = self.perfect and trainer.global_step - self.perfect_since >= self.settle
 
     def padded_reads(self, module) -> list[str]:
         images = torch.stack([preprocess(path, module.image_spec) for path in self.paths])

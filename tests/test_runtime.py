@@ -77,7 +77,7 @@ def test_predict_with_onnx_imports_no_training_stack(onnx_model, word_files, bla
     assert sorted(Path(row[0]) for row in rows[:len(paths)]) == sorted(paths)
     assert [row[1:] for row in rows[len(paths):]] == [["", "0.0000"]] * len(blank_crops)
     assert f"error: {empty_folder}: folder holds no image" in result.stderr
-    assert f"error: {tmp_path / 'missing_*.png'}: no file matches this pattern" in result.stderr
+    assert f"error: {tmp_path / 'missing_*.png'}: no image file matches this pattern" in result.stderr
     assert f"read {len(paths) + len(blank_crops)} of {len(paths) + len(blank_crops)} images" in result.stderr
     assert "images/s" in result.stderr
     assert result.returncode == 1           # the empty folder and the pattern are errors
