@@ -400,6 +400,13 @@ def test_finetune_icdar15_starts_from_the_shipped_model(clone, synthetic_icdar15
     assert float(re.findall(r"val/acc36 (\d\.\d{4})", output)[-1]) >= 0.5
 
 
+def test_bench_precision_times_both_precisions_and_names_the_cpus_bf16(clone):
+    """The README's measurement behind trainer.precision=auto, one timed step each."""
+    output = run_as_user(f'{as_written("python scripts/bench_precision.py")} --steps 1', clone).stdout
+    assert re.search(r"float32 \d+\.\d{3} s/step, bf16 \d+\.\d{3} s/step: bf16 takes \d+\.\d{2}x", output), output
+    assert ("native bf16: none;" in output) == (not cpu_bf16_flags()), output
+
+
 def test_shipped_model_commands(clone, synthetic_icdar15, word_files):
     paths, labels = word_files
     shutil.copy(paths[0], clone / "word_1.png")
