@@ -147,8 +147,13 @@ def resolve_precision(cfg: DictConfig) -> None:
     native = cpu_bf16_flags()
     chosen = "bf16-mixed" if not on_cpu or native else "32-true"
     cfg.trainer.precision = chosen
-    log.info("trainer.precision=auto: %s (%s)", chosen, "a GPU" if not on_cpu else
-             f"this CPU computes bf16 natively: {', '.join(native)}" if native else "this CPU has no native bf16")
+    if not on_cpu:
+        reason = "a GPU"
+    elif native:
+        reason = f"this CPU computes bf16 natively: {', '.join(native)}"
+    else:
+        reason = "this CPU has no native bf16"
+    log.info("trainer.precision=auto: %s (%s)", chosen, reason)
 
 
 def cpu_bf16_flags() -> list[str]:
