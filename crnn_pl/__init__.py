@@ -12,9 +12,10 @@ import os
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 from crnn_pl.core.charset import Charset  # noqa: E402
+from crnn_pl.core.ctc import DecoderSettings  # noqa: E402
 from crnn_pl.core.preprocess import ImageSpec, prepare  # noqa: E402
 
-__all__ = ["CRNNModule", "Charset", "ImageSpec", "Recognizer", "prepare"]
+__all__ = ["CRNNModule", "Charset", "DecoderSettings", "ImageSpec", "Recognizer", "prepare"]
 
 
 def __getattr__(name: str):

@@ -38,6 +38,7 @@ from benchlib import CONF
 from crnn_pl.cli.arguments import number_in
 from crnn_pl.cli.export import newest_best_checkpoint
 from crnn_pl.core.card import ModelCard
+from crnn_pl.core.ctc import requested_decoder
 from crnn_pl.core.metrics import score_reads
 from crnn_pl.core.preprocess import prepare
 from crnn_pl.data.datamodule import Icdar15DataModule, SynthDataModule
@@ -189,6 +190,10 @@ def main() -> None:
                          accuracy(recognizer, samples)))
             if real:
                 e2e_rows.append((f"crnn_pl {label}", *end_to_end(*ours(recognizer), real, args.latency_files)))
+            if real and name == "onnx":     # what weighing reads against a word list costs and gains
+                with_words = Recognizer(path, name, decoder=requested_decoder("lexicon"))
+                e2e_rows.append((f"crnn_pl {label}, lexicon decoder",
+                                 *end_to_end(*ours(with_words), real, args.latency_files)))
     if real and peers.available() is None:
         e2e_rows.append((peers.RapidOcrRecognizer.name, *end_to_end(*rapidocr(torch.get_num_threads()), real,
                                                                      args.latency_files)))

@@ -2,6 +2,7 @@
 
     python scripts/bench_real.py [--model-path CKPT_OR_EXPORT] [--data-root DIR] [--output docs/real_benchmark.md]
                                  [--contact-sheet docs/synth_vs_real.png] [--orientation auto|upright]
+                                 [--decoder greedy|lexicon] [--lexicon en|FILE]
 
 Sets (under --data-root, by default data/ or else ../shared/data, see data/README.md):
   iiit5k        iiit5k/train: the development set (2,000 crops; never train on it)
@@ -43,6 +44,7 @@ from crnn_pl.core.analysis import (
     confusions,
     summary,
 )
+from crnn_pl.core.ctc import DECODERS, requested_decoder
 from crnn_pl.core.metrics import alnum36, matches36
 from crnn_pl.data.datamodule import Icdar15DataModule
 from crnn_pl.data.ground_truth import Entry, read_icdar15
@@ -192,9 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orientation", choices=ORIENTATIONS, default="auto",
                         help="as crnn-predict --orientation (default auto)")
     parser.add_argument("--no-rendered", action="store_true", help="score the real sets only")
+    parser.add_argument("--decoder", choices=DECODERS, help="as crnn-predict --decoder (default: the model card's)")
+    parser.add_argument("--lexicon", help="as crnn-predict --lexicon (the lexicon decoder's words; default en)")
     args = parser.parse_args(argv)
     model = args.model_path or newest_best_checkpoint(REPO / "outputs" / "train" / "runs")
-    recognizer = Recognizer(model, orientation=args.orientation)
+    recognizer = Recognizer(model, orientation=args.orientation, decoder=requested_decoder(args.decoder, args.lexicon))
     if args.read_max_width is not None:
         recognizer.spec = replace(recognizer.spec, read_max_width=args.read_max_width or None)
     real: dict[str, list[tuple[Path, str]]] = {}
@@ -218,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
              f"Measured {date.today()} by `python scripts/bench_real.py`; model `{model}`; data under "
              f"`{args.data_root}`; crops wider than {recognizer.spec.width} px read "
              + (f"at their natural width up to {recognizer.spec.read_max_width} px" if recognizer.spec.read_max_width
-                else "squeezed to it") + f"; orientation {args.orientation}.", ""]
+                else "squeezed to it") + f"; orientation {args.orientation}; decoder "
+             + recognizer.decoder_in_use().describe() + ".", ""]
     lines += overview(reads)
     for name, set_reads in reads.items():
         lines += report(name, set_reads)

@@ -36,7 +36,7 @@ from conftest import (
     step_of,
     user_environment,
 )
-from crnn_pl import CRNNModule, Recognizer
+from crnn_pl import CRNNModule, DecoderSettings, Recognizer
 from crnn_pl.cli.train import cpu_bf16_flags
 from crnn_pl.core.metrics import matches36
 from crnn_pl.pretrained import resolve_model
@@ -437,6 +437,31 @@ def test_shipped_model_commands(clone, synthetic_icdar15, word_files):
     assert sorted(resolve_model("en").parent.iterdir()) == package        # nothing written into the package
     output = run_as_user(as_written("crnn-eval model_path=en dataset=icdar15 split=val"), clone).stdout
     assert "dataset    icdar15 val: 8 images" in output and re.search(r"acc36 +\d\.\d{4}", output)
+    assert "decoder    greedy" in output           # en's card names no decoder
+    output = run_as_user(as_written("crnn-eval model_path=en dataset=icdar15 split=val decoder=lexicon"), clone).stdout
+    assert "decoder    lexicon: lexicon en (weight 1.0" in output and "dataset    icdar15 val: 8 images" in output
+
+
+def test_reading_against_a_word_list(clone, word_files):
+    """The README's lexicon lines read as the Recognizer does with the same settings; codes and
+    numbers keep their greedy reads, and the words read at least as many labels right."""
+    paths, labels = word_files
+    (clone / "crops").mkdir()
+    for path in paths:
+        shutil.copy(path, clone / "crops" / path.name)
+    (clone / "my_names.txt").write_text("Tuongan\nArendelle\nRosenwald\n", encoding="utf-8")
+    greedy = [text for text, _ in Recognizer("en").read(paths)]
+    for command, hot_words in (("crnn-predict crops/ --decoder lexicon", None),
+                               ("crnn-predict crops/ --decoder lexicon --hot-words my_names.txt",
+                                str(clone / "my_names.txt"))):
+        lines = run_as_user(as_written(command), clone).stdout.splitlines()
+        reads = {Path(line.split("\t")[0]).name: line.split("\t")[1] for line in lines}
+        texts = [reads[path.name] for path in paths]
+        settings = DecoderSettings(name="lexicon", lexicon="en", hot_words=hot_words)
+        assert texts == [text for text, _ in Recognizer("en", decoder=settings).read(paths)], command
+        assert all(text == read for text, read, label in zip(texts, greedy, labels, strict=True)
+                   if any(c.isdigit() for c in label)), (texts, greedy)
+        assert sum(map(matches36, texts, labels)) >= sum(map(matches36, greedy, labels)), (texts, greedy)
 
 
 def test_lmdb_tools_and_lmdb_training(clone, synthetic_icdar15, tmp_path):

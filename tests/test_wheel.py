@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, as_written, make_checkout
+from crnn_pl import DecoderSettings, Recognizer
 
 pytestmark = pytest.mark.slow
 TINY = ["model.conv_channels=[16,32,48,48,96,96,96]", "model.hidden_size=64"]
@@ -96,6 +97,10 @@ def test_the_base_install_reads_with_the_shipped_model_and_an_export(base_instal
     exported = run([str(base_install / "crnn-predict"), *map(str, paths), "--model-path", str(exported_onnx)], folder)
     assert [line.split("\t")[1] for line in exported.stdout.splitlines()] == labels
     assert sorted(p.name for p in folder.iterdir()) == ["word_1.png"]       # reading writes nothing
+    # the lexicon decoder's English words ship inside the package: the base install reads with them
+    with_words = run([str(base_install / "crnn-predict"), *map(str, paths), "--decoder", "lexicon"], folder)
+    expected = Recognizer("en", decoder=DecoderSettings(name="lexicon", lexicon="en")).read(paths)
+    assert [line.split("\t")[1] for line in with_words.stdout.splitlines()] == [text for text, _ in expected]
 
 
 def test_the_base_install_says_which_extra_a_training_tool_needs(base_install, tmp_path):

@@ -22,6 +22,7 @@ from omegaconf import DictConfig
 
 from crnn_pl.cli.errors import exit_on_user_errors, refuse_renamed
 from crnn_pl.cli.train import CONFIG_DIR, build_datamodule
+from crnn_pl.core.ctc import requested_decoder
 from crnn_pl.core.metrics import WordScore, summarize
 from crnn_pl.data.labels import DataError
 from crnn_pl.runtime.recognizer import Recognizer
@@ -31,7 +32,8 @@ log = logging.getLogger(__name__)
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     refuse_renamed(cfg, {"export_format": "format"})
-    recognizer = Recognizer(cfg.model_path, cfg.format, cfg.device, cfg.orientation)
+    decoder = requested_decoder(cfg.decoder, cfg.lexicon, cfg.hot_words, cfg.lexicon_only)
+    recognizer = Recognizer(cfg.model_path, cfg.format, cfg.device, cfg.orientation, decoder=decoder)
     card = recognizer.card
     image = dict(height=card.height, width=card.width, channels=card.channels, mean=card.mean, std=card.std)
     datamodule = build_datamodule(cfg, recognizer.charset, image, batch_size=cfg.batch_size, num_workers=0,
@@ -61,6 +63,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         writer.writerow(["image", "label", "prediction", "confidence", "exact", "acc36", "one_minus_ned"])
         writer.writerows(rows)
     print(f"model      {cfg.model_path} ({recognizer.format}, {cfg.device})")
+    print(f"decoder    {recognizer.decoder_in_use().describe()}")
     print(f"dataset    {datamodule.name} {cfg.split}: {len(rows)} images"
           + (f", {dropped} unreadable skipped" if dropped else ""))
     print(f"exact      {results['exact']:.4f}\nacc36      {results['acc36']:.4f}\n"

@@ -27,6 +27,7 @@ import warnings
 from pathlib import Path
 
 from crnn_pl.cli.arguments import Parser, number_in
+from crnn_pl.core.ctc import DECODERS, requested_decoder
 from crnn_pl.core.decode import MAX_PIXELS
 from crnn_pl.core.errors import UserError
 from crnn_pl.runtime.formats import FORMATS  # light: each engine imports its runtime when used
@@ -82,6 +83,15 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--orientation", choices=ORIENTATIONS, default="auto",
                         help="auto (default): also read tall crops turned a quarter each way, and unsure reads "
                              "upside down, keeping the most confident; upright: read every crop as it is")
+    parser.add_argument("--decoder", choices=DECODERS, default=None,
+                        help="greedy: the model's best path; lexicon: weighed against a word list "
+                             "(default: as the model card says)")
+    parser.add_argument("--lexicon", help="the lexicon decoder's word list: a shipped one (en) or a file of "
+                        "`word` or `word<TAB>count` lines (default en)")
+    parser.add_argument("--hot-words", help="a file of words that win over the lexicon's: product, street or "
+                        "brand names (`word` per line)")
+    parser.add_argument("--lexicon-only", action="store_true",
+                        help="read only lexicon and hot words (a closed list); a crop that fits none reads as nothing")
     parser.add_argument("--batch-size", type=number_in(1), default=64)
     parser.add_argument("--workers", type=number_in(0, 256), default=2,
                         help="threads decoding files while the model reads (0: none)")
@@ -148,7 +158,9 @@ def predict(args: argparse.Namespace, tally: dict[str, int]) -> int:
     for error in errors:
         print(f"error: {printable(error)}", file=sys.stderr)
     try:
-        recognizer = Recognizer(args.model_path, args.format, args.device, args.orientation, args.max_pixels)
+        decoder = requested_decoder(args.decoder, args.lexicon, args.hot_words, args.lexicon_only)
+        recognizer = Recognizer(args.model_path, args.format, args.device, args.orientation, args.max_pixels,
+                                decoder)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 
 from crnn_pl.core.charset import BLANK, Charset, CharsetError
-from crnn_pl.core.errors import UserError
+from crnn_pl.core.ctc import DecoderSettings
+from crnn_pl.core.errors import ConfigError, UserError
+from crnn_pl.core.lexicon import shipped_names
 from crnn_pl.core.preprocess import MAX_READ_WIDTH, ImageSpec
 
 CARD_KEY = "crnn_pl"            # ONNX / safetensors metadata key, TorchScript extra file name stem
@@ -38,6 +40,7 @@ class ModelCard:
     mean: float
     std: float
     read_max_width: int | None = None      # wide crops read at natural width up to this (None: squeezed)
+    decoder: dict | None = None            # how it reads by default (crnn_pl.core.ctc.DecoderSettings; None: greedy)
 
     def __post_init__(self) -> None:
         """Refuse a card that cannot describe a model this package reads (CardError, one line)."""
@@ -64,6 +67,10 @@ class ModelCard:
         if self.read_max_width is not None:
             check_whole(self, "read_max_width", 1, None)
             object.__setattr__(self, "read_max_width", min(self.read_max_width, MAX_READ_WIDTH))
+        try:
+            self.decoder_settings()
+        except ConfigError as error:
+            raise CardError(str(error)) from None
 
     @classmethod
     def from_hparams(cls, hparams: dict, source: str = "hyper-parameters") -> ModelCard:
@@ -76,7 +83,8 @@ class ModelCard:
         try:
             return cls(charset=hparams["charset"], case_sensitive=hparams["case_sensitive"], blank=BLANK,
                        height=hparams["height"], width=hparams["width"], channels=hparams["channels"],
-                       mean=hparams["mean"], std=hparams["std"], read_max_width=hparams.get("read_max_width"))
+                       mean=hparams["mean"], std=hparams["std"], read_max_width=hparams.get("read_max_width"),
+                       decoder=hparams.get("decoder"))
         except CardError as error:
             raise CardError(f"{source}: {error}") from None
 
@@ -92,7 +100,7 @@ class ModelCard:
         if not isinstance(values, dict):
             raise CardError(f"{source}: not a crnn_pl model card (a JSON {type(values).__name__}, not an object)")
         known = {f.name for f in fields(cls)}
-        missing = sorted(f.name for f in fields(cls) if f.name not in values and f.name != "read_max_width")
+        missing = sorted(f.name for f in fields(cls) if f.name not in values and f.default is MISSING)
         if missing:
             raise CardError(f"{source}: not a crnn_pl model card (no {', '.join(missing)})")
         try:
@@ -107,6 +115,15 @@ class ModelCard:
 
     def make_charset(self) -> Charset:
         return Charset(self.charset, self.case_sensitive)
+
+    def decoder_settings(self) -> DecoderSettings:
+        """The decoder this model reads with by default. A card names only what ships in the
+        package: a model file from a stranger must not make the reader open a file of its choosing."""
+        settings = DecoderSettings.from_mapping(self.decoder, "decoder")
+        if settings.hot_words is not None or (settings.lexicon is not None and settings.lexicon not in shipped_names()):
+            raise ConfigError(f"decoder: a model card names a shipped lexicon ({', '.join(shipped_names())}), "
+                              f"not a file: got lexicon {settings.lexicon!r}, hot_words {settings.hot_words!r}")
+        return settings
 
 
 def is_number(value) -> bool:

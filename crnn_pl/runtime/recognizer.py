@@ -7,8 +7,10 @@ through it, so the same model on the same crops gives the same figure everywhere
     Recognizer.from_runner(run, card)                      (a model in memory, e.g. CRNNModule.read)
 
 The model card travelling with the file gives the charset and the input spec, so nothing but
-the file is needed; images go through the one preprocessing and greedy CTC decoding. Both are
-numpy: reading an ONNX or Paddle file imports neither torch nor Lightning.
+the file is needed; images go through the one preprocessing and the one CTC decoding (greedy, or
+weighed against a lexicon: crnn_pl.core.ctc; the card says which, `decoder=` overrides it). All of
+it is numpy: reading an ONNX or Paddle file imports neither torch nor Lightning. Views of a crop
+(turns, second looks) are compared on their greedy reads; only the chosen view is decoded.
 
 Files are decoded on a thread pool while the model reads the batch before (Pillow, OpenCV and
 every runtime release the GIL). An image that cannot be read (not a regular file, not a raster
@@ -46,6 +48,7 @@ import numpy as np
 from PIL import Image
 
 from crnn_pl.core.card import ModelCard
+from crnn_pl.core.ctc import DecoderSettings, make_decoder
 from crnn_pl.core.decode import MAX_PIXELS, ImageInput, to_array
 from crnn_pl.core.errors import ConfigError
 from crnn_pl.core.preprocess import (
@@ -107,8 +110,10 @@ class Recognizer:
     name does not tell (crnn_pl.runtime.formats)."""
 
     def __init__(self, model: str | Path = "en", format: str | None = None, device: str = "cpu",
-                 orientation: str = "auto", max_pixels: int = MAX_PIXELS) -> None:
+                 orientation: str = "auto", max_pixels: int = MAX_PIXELS,
+                 decoder: DecoderSettings | None = None) -> None:
         self.orientation = check_orientation(orientation)
+        self.decoder_settings = decoder
         self.max_pixels = check_at_least("max_pixels", max_pixels, 1)
         try:
             path = resolve_model(model)      # "en": the model shipped in the package
@@ -133,6 +138,7 @@ class Recognizer:
         recognizer.format = "in-memory"
         recognizer.orientation = check_orientation(orientation)
         recognizer.max_pixels = check_at_least("max_pixels", max_pixels, 1)
+        recognizer.decoder_settings = None
         recognizer.use(run, card, source)
         return recognizer
 
@@ -140,10 +146,26 @@ class Recognizer:
         self.path, self.run, self.card = source, run, card
         self.charset = card.make_charset()
         self.spec: ImageSpec = card.spec.for_reading()     # the card's read_max_width applies
+        self.set_decoder(self.decoder_settings)
+
+    def set_decoder(self, settings: DecoderSettings | None) -> None:
+        """Decode with `settings` (None: as the model card says, greedy for a card that says nothing)."""
+        self.decoder_settings = settings
+        self.decoder = make_decoder(self.decoder_in_use(), self.charset)
+
+    def decoder_in_use(self) -> DecoderSettings:
+        return self.decoder_settings or self.card.decoder_settings()
 
     def read_arrays(self, images: np.ndarray) -> list[tuple[str, float]]:
         """Preprocessed images (N, C, H, W) -> (text, confidence) per image."""
-        return self.charset.decode_greedy(self.run(np.ascontiguousarray(images, dtype=np.float32)))
+        return self.decoder(self.run(np.ascontiguousarray(images, dtype=np.float32)))
+
+    def read_scored(self, images: np.ndarray) -> list[tuple[str, float, np.ndarray]]:
+        """Greedy (text, confidence) and the frame scores per image: views are compared on these,
+        and only the chosen view goes through the decoder."""
+        scores = self.run(np.ascontiguousarray(images, dtype=np.float32))
+        return [(text, confidence, frames)
+                for (text, confidence), frames in zip(self.charset.decode_greedy(scores), scores, strict=True)]
 
     def read(self, images: Sequence[ImageInput], batch_size: int = 64, workers: int = 2) -> list[tuple[str, float]]:
         """(text, confidence) per image of a list; an unreadable image raises ValueError naming it."""
@@ -217,16 +239,16 @@ class Recognizer:
     def read_views(self, views: list[Views]) -> list[tuple[str, float]]:
         """The most confident read of each crop's views: its turns first, then the second looks
         its read as it is asks for (one model pass for all of them)."""
-        turns = iter(read_by_width([turn for view in views for turn in view.turns], self.read_arrays))
+        turns = iter(read_by_width([turn for view in views for turn in view.turns], self.read_scored))
         reads = [[next(turns) for _ in view.turns] for view in views]
         best = [max(crop_reads, key=lambda read: read[1]) for crop_reads in reads]
         # Judged as it is: a stretched or turned read of an upside-down crop can be confidently wrong.
         looks = [(i, look) for i, view in enumerate(views) for look in view.second_looks(reads[i][0][1])]
-        again = read_by_width([normalize_array(look, self.spec) for _, look in looks], self.read_arrays)
+        again = read_by_width([normalize_array(look, self.spec) for _, look in looks], self.read_scored)
         for (i, _), read in zip(looks, again, strict=True):
             if read[1] > best[i][1]:
                 best[i] = read
-        return best
+        return [self.decoder.refine((text, confidence), frames) for text, confidence, frames in best]
 
 
 def check_orientation(orientation: str) -> str:
