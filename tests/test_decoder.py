@@ -159,6 +159,26 @@ def test_a_card_names_only_a_shipped_lexicon():
             ModelCard(**card, decoder=decoder)
 
 
+def test_a_trained_model_carries_its_default_decoder_into_its_card_and_weights_file(tmp_path):
+    """model.decoder in the recipe -> the module's hyper-parameters -> the card of its checkpoint,
+    safetensors (whose card every export copies); a decoder no card may name fails when the module
+    is built, not at export."""
+    from crnn_pl.model.weights import read_weights, write_safetensors
+    from crnn_pl.runtime.recognizer import Recognizer
+    from crnn_pl.training.module import CRNNModule
+
+    small = dict(charset="abc", conv_channels=[4, 4, 4, 4, 4, 4, 4], hidden_size=8)
+    module = CRNNModule(**small, decoder={"name": "lexicon", "lexicon": "en"})
+    assert module.recognizer().decoder_in_use() == LEXICON
+    assert CRNNModule(**small).recognizer().decoder_in_use() == DecoderSettings()
+    path = tmp_path / "model.safetensors"
+    write_safetensors(path, module.model.state_dict(), dict(module.hparams))
+    assert read_weights(path)[1]["decoder"] == {"name": "lexicon", "lexicon": "en"}
+    assert Recognizer(path).decoder_in_use() == LEXICON
+    with pytest.raises(CardError, match="shipped lexicon"):
+        CRNNModule(**small, decoder={"name": "lexicon", "lexicon": "/etc/passwd"})
+
+
 def test_split_affixes():
     assert split_affixes('"SCAN"') == ('"', "SCAN", '"')
     assert split_affixes("generating,") == ("", "generating", ",")

@@ -388,6 +388,21 @@ def test_en_v3_recipe_reads_as_written_from_the_shipped_model(clone, synthetic_i
     assert len(hparams["charset"]) == 94 and hparams["case_sensitive"] and hparams["read_max_width"] == 160
 
 
+def test_en_v4_stage1_recipe_trains_on_both_real_sets_from_the_shipped_model(clone, synthetic_icdar15):
+    run_as_user(as_written("crnn-make-synth OUT --count N", OUT="data/ic13_born_digital/train", N="60"), clone)
+    before = run_folders(clone, task="en_v4_stage1")
+    result = run_as_user(f"{as_written('python train.py experiment=en_v4_stage1')} "
+                         "trainer.max_epochs=1 dataset.train_size=64 dataset.sources.synth.val_size=16", clone)
+    output = result.stdout + result.stderr
+    assert "fine-tuning from en: classifier rows copied 95, new 0" in output
+    assert "mix: synth 50%, icdar15 30%, ic13_born_digital 20% of 64 samples per epoch" in output
+    run = only_new(run_folders(clone, task="en_v4_stage1"), before)
+    hparams = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["hyper_parameters"]
+    assert len(hparams["charset"]) == 94 and hparams["case_sensitive"] and hparams["read_max_width"] == 160
+    # the model it makes reads against English words by default, as the shipped `en` does
+    assert hparams["decoder"] == {"name": "lexicon", "lexicon": "en"}
+
+
 def test_finetune_icdar15_starts_from_the_shipped_model(clone, synthetic_icdar15):
     result = run_as_user(f"{as_written('python train.py experiment=finetune_icdar15')} trainer.max_epochs=1", clone)
     output = result.stdout + result.stderr

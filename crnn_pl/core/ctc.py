@@ -8,9 +8,10 @@ against a prior on what people write: a read is scored
 where P is the CTC probability summed over every alignment (exact, by the forward algorithm) and
 the prior is the word's frequency in the lexicon, or `unknown` per character (floored) for a text
 in no lexicon; punctuation around a word costs `unknown` per character either way. Only a greedy
-read that is not a word is rescored, and only by words at most MAX_EDITS edits from it. The candidates are the greedy read and the words a CTC prefix
-beam search ends on, growing only prefixes of lexicon words over case-folded scores; the winner
-takes the casing the model scores highest. A number, a price, a code or a random string keeps its
+read that is not a word is rescored, and only by words at most MAX_EDITS edits from it. The
+candidates are the greedy read and the words a CTC prefix beam search ends on, growing only
+prefixes of lexicon words over case-folded scores; the winner takes the casing the model scores
+highest. A number, a price, a code or a random string keeps its
 greedy read unless the model's own scores make a word likelier by more than the prior's margin.
 Hot words (a user's list) get `hot_word_prior`, about the commonest English word's, and `closed`
 reads only listed words. The weights were chosen on the development set (docs/decisions.md,

@@ -48,6 +48,7 @@ class CRNNModule(L.LightningModule):
         mean: float = 0.5,
         std: float = 0.5,
         read_max_width: int | None = None,
+        decoder: dict | None = None,
         loss: str = "ctc",
         focal_alpha: float = 0.5,
         focal_gamma: float = 2.0,
@@ -59,7 +60,10 @@ class CRNNModule(L.LightningModule):
         max_nonfinite_in_a_row: int = 25,
     ) -> None:
         super().__init__()
+        # read_max_width and decoder are reading settings, carried into the model card; training never uses them
+        decoder = dict(decoder) if decoder is not None else None     # a plain mapping in every checkpoint
         self.save_hyperparameters()
+        ModelCard.from_hparams(dict(self.hparams), "model")   # a card this model cannot ship fails now, not at export
         self.charset = Charset(charset, case_sensitive)
         self.image_spec = ImageSpec(height=height, width=width, channels=channels, mean=mean, std=std,
                                     read_max_width=read_max_width)
