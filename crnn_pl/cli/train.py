@@ -110,8 +110,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             raise UserError("pretrained= starts a new run from a checkpoint's weights; ckpt_path=/resume= "
                              "continue a run with its optimiser, schedule and step: use one of them")
         rows = module.load_pretrained(cfg.pretrained)
-        log.info("fine-tuning from %s: classifier rows copied %d, new %d", cfg.pretrained,
-                 rows["copied_rows"], rows["new_rows"])
+        log.info("fine-tuning from %s: classifier rows copied %d, new %d%s", cfg.pretrained,
+                 rows["copied_rows"], rows["new_rows"], "; grown into this wider network" if rows["grown"] else "")
     loggers = instantiate_all(cfg.get("logger"))
     callbacks = build_callbacks(cfg)
     if not loggers:     # logger=none: nothing to log learning rates to

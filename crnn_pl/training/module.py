@@ -19,6 +19,7 @@ from crnn_pl.core.decode import ImageInput
 from crnn_pl.core.errors import ConfigError
 from crnn_pl.core.preprocess import ImageSpec
 from crnn_pl.model.crnn import CRNN, PAPER_CHANNELS, count_mflops, count_parameters
+from crnn_pl.model.grow import grow_state
 from crnn_pl.model.weights import check_weights_fit, read_weights, refusing_code
 from crnn_pl.pretrained import resolve_model
 from crnn_pl.runtime.engines.torch_module import module_runner
@@ -161,16 +162,23 @@ class CRNNModule(L.LightningModule):
         """Start from another model's weights (fine-tuning, not resuming: no optimiser, schedule or
         step is taken), from a checkpoint, a .safetensors file or a shipped model's name. The
         charsets may differ: classifier rows of characters both share (and the blank) are copied,
-        rows of new characters keep their fresh init."""
+        rows of new characters keep their fresh init. This network may be wider (more channels or
+        hidden units): the source then grows into it, reading as it did (crnn_pl/model/grow.py)."""
         weights, hparams = read_weights(resolve_model(checkpoint_path, weights=True))
         source = Charset(hparams["charset"], hparams.get("case_sensitive", True))
         own = self.model.state_dict()
-        mismatched = [k for k, v in weights.items()
-                      if not k.startswith("classifier.") and (k not in own or own[k].shape != v.shape)]
-        if mismatched or set(own) != set(weights):
-            layers = ", ".join(mismatched[:3]) or "other layers"
-            raise ConfigError(f"{checkpoint_path}: a different network ({layers}); "
-                              "pretrained= needs the same model config except the charset")
+        wider = set(own) == set(weights) and any(
+            own[k].shape[1:] != v.shape[1:] if k.startswith("classifier.") else own[k].shape != v.shape
+            for k, v in weights.items())
+        if wider:
+            try:
+                weights = grow_state(weights, own)
+            except ConfigError as error:
+                raise ConfigError(f"{checkpoint_path}: {error}; pretrained= needs the same network, or a wider "
+                                  "one (more channels or hidden units), with any charset") from None
+        elif set(own) != set(weights):
+            raise ConfigError(f"{checkpoint_path}: a different network (other layers); "
+                              "pretrained= needs the same model config except the charset, or a wider one")
         rows = [(0, 0)] + [(i + 1, source.characters.index(c) + 1)
                            for i, c in enumerate(self.charset.characters) if c in source.characters]
         for name in ("classifier.weight", "classifier.bias"):
@@ -179,7 +187,7 @@ class CRNNModule(L.LightningModule):
                 target[new_row] = weights[name][old_row]
             weights[name] = target
         self.model.load_state_dict(weights)
-        return {"copied_rows": len(rows), "new_rows": self.charset.num_classes - len(rows)}
+        return {"copied_rows": len(rows), "new_rows": self.charset.num_classes - len(rows), "grown": wider}
 
     def log_dropped(self, batch: Sequence, stage: str) -> None:
         """Samples the loaders dropped (undecodable images), summed over the epoch."""
