@@ -388,8 +388,15 @@ def test_en_v3_recipe_reads_as_written_from_the_shipped_model(clone, synthetic_i
     assert len(hparams["charset"]) == 94 and hparams["case_sensitive"] and hparams["read_max_width"] == 160
 
 
-def test_en_v4_stage1_recipe_trains_on_both_real_sets_from_the_shipped_model(clone, synthetic_icdar15):
+@pytest.fixture(scope="module")
+def synthetic_ic13(clone) -> Path:
+    """The ICDAR 2013 born-digital layout the en_v4 stages train on, written by `crnn-make-synth`."""
     run_as_user(as_written("crnn-make-synth OUT --count N", OUT="data/ic13_born_digital/train", N="60"), clone)
+    return clone / "data" / "ic13_born_digital" / "train"
+
+
+def test_en_v4_stage1_recipe_trains_on_both_real_sets_from_the_shipped_model(clone, synthetic_icdar15,
+                                                                             synthetic_ic13):
     before = run_folders(clone, task="en_v4_stage1")
     result = run_as_user(f"{as_written('python train.py experiment=en_v4_stage1')} "
                          "trainer.max_epochs=1 dataset.train_size=64 dataset.sources.synth.val_size=16", clone)
@@ -401,6 +408,17 @@ def test_en_v4_stage1_recipe_trains_on_both_real_sets_from_the_shipped_model(clo
     assert len(hparams["charset"]) == 94 and hparams["case_sensitive"] and hparams["read_max_width"] == 160
     # the model it makes reads against English words by default, as the shipped `en` does
     assert hparams["decoder"] == {"name": "lexicon", "lexicon": "en"}
+
+
+def test_en_v4_stage2_recipe_grows_the_shipped_model_into_crnn_mid(clone, synthetic_icdar15, synthetic_ic13):
+    before = run_folders(clone, task="en_v4_stage2")
+    result = run_as_user(f"{as_written('python train.py experiment=en_v4_stage2')} "
+                         "trainer.max_epochs=1 dataset.train_size=64 dataset.sources.synth.val_size=16", clone)
+    output = result.stdout + result.stderr
+    assert "fine-tuning from en: classifier rows copied 95, new 0; grown into this wider network" in output
+    run = only_new(run_folders(clone, task="en_v4_stage2"), before)
+    hparams = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["hyper_parameters"]
+    assert list(hparams["conv_channels"]) == [40, 80, 128, 128, 224, 224, 224] and hparams["hidden_size"] == 160
 
 
 def test_finetune_icdar15_starts_from_the_shipped_model(clone, synthetic_icdar15):
