@@ -376,15 +376,20 @@ def test_pretrain_en_recipe_reads_rendered_and_real_words_in_its_own_folder(clon
     assert (run / "checkpoints" / "last.ckpt").is_file() and run_folders(clone) == train_before
 
 
+def run_recipe(clone: Path, command: str, task: str) -> tuple[str, dict]:
+    """A README recipe as written, one tiny epoch: its output and its new run's hyper-parameters."""
+    before = run_folders(clone, task=task)
+    result = run_as_user(f"{as_written(command)} trainer.max_epochs=1 dataset.train_size=64 "
+                         "dataset.sources.synth.val_size=16", clone)
+    run = only_new(run_folders(clone, task=task), before)
+    hparams = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["hyper_parameters"]
+    return result.stdout + result.stderr, hparams
+
+
 def test_en_v3_recipe_reads_as_written_from_the_shipped_model(clone, synthetic_icdar15):
-    before = run_folders(clone, task="en_v3")
-    result = run_as_user(f"{as_written('OMP_NUM_THREADS=1 python train.py experiment=en_v3')} "
-                         "trainer.max_epochs=1 dataset.train_size=64 dataset.sources.synth.val_size=16", clone)
-    output = result.stdout + result.stderr
+    output, hparams = run_recipe(clone, "OMP_NUM_THREADS=1 python train.py experiment=en_v3", "en_v3")
     assert "fine-tuning from en: classifier rows copied 95, new 0" in output
     assert "mix: synth 80%, icdar15 20% of 64 samples per epoch" in output
-    run = only_new(run_folders(clone, task="en_v3"), before)
-    hparams = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["hyper_parameters"]
     assert len(hparams["charset"]) == 94 and hparams["case_sensitive"] and hparams["read_max_width"] == 160
 
 
@@ -397,27 +402,17 @@ def synthetic_ic13(clone) -> Path:
 
 def test_en_v4_stage1_recipe_trains_on_both_real_sets_from_the_shipped_model(clone, synthetic_icdar15,
                                                                              synthetic_ic13):
-    before = run_folders(clone, task="en_v4_stage1")
-    result = run_as_user(f"{as_written('python train.py experiment=en_v4_stage1')} "
-                         "trainer.max_epochs=1 dataset.train_size=64 dataset.sources.synth.val_size=16", clone)
-    output = result.stdout + result.stderr
+    output, hparams = run_recipe(clone, "python train.py experiment=en_v4_stage1", "en_v4_stage1")
     assert "fine-tuning from en: classifier rows copied 95, new 0" in output
     assert "mix: synth 50%, icdar15 30%, ic13_born_digital 20% of 64 samples per epoch" in output
-    run = only_new(run_folders(clone, task="en_v4_stage1"), before)
-    hparams = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["hyper_parameters"]
     assert len(hparams["charset"]) == 94 and hparams["case_sensitive"] and hparams["read_max_width"] == 160
     # the model it makes reads against English words by default, as the shipped `en` does
     assert hparams["decoder"] == {"name": "lexicon", "lexicon": "en"}
 
 
 def test_en_v4_stage2_recipe_grows_the_shipped_model_into_crnn_mid(clone, synthetic_icdar15, synthetic_ic13):
-    before = run_folders(clone, task="en_v4_stage2")
-    result = run_as_user(f"{as_written('python train.py experiment=en_v4_stage2')} "
-                         "trainer.max_epochs=1 dataset.train_size=64 dataset.sources.synth.val_size=16", clone)
-    output = result.stdout + result.stderr
+    output, hparams = run_recipe(clone, "python train.py experiment=en_v4_stage2", "en_v4_stage2")
     assert "fine-tuning from en: classifier rows copied 95, new 0; grown into this wider network" in output
-    run = only_new(run_folders(clone, task="en_v4_stage2"), before)
-    hparams = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["hyper_parameters"]
     assert list(hparams["conv_channels"]) == [40, 80, 128, 128, 224, 224, 224] and hparams["hidden_size"] == 160
 
 
