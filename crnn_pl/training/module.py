@@ -201,6 +201,7 @@ class CRNNModule(L.LightningModule):
         if not labels:
             return
         loss, logits = self.compute_loss(images, labels)
+        # greedy, whatever decoder the card names for reading: the network's own figure picks checkpoints
         predictions = [text for text, _ in self.charset.decode_greedy(logits)]
         metrics.update(predictions, labels)
         size = len(labels)
