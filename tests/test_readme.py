@@ -465,9 +465,11 @@ def test_shipped_model_commands(clone, synthetic_icdar15, word_files):
     assert sorted(resolve_model("en").parent.iterdir()) == package        # nothing written into the package
     output = run_as_user(as_written("crnn-eval model_path=en dataset=icdar15 split=val"), clone).stdout
     assert "dataset    icdar15 val: 8 images" in output and re.search(r"acc36 +\d\.\d{4}", output)
-    assert "decoder    greedy" in output           # en's card names no decoder
+    assert "decoder    lexicon: lexicon en (weight 1.0" in output      # en's card names the lexicon decoder
     output = run_as_user(as_written("crnn-eval model_path=en dataset=icdar15 split=val decoder=lexicon"), clone).stdout
     assert "decoder    lexicon: lexicon en (weight 1.0" in output and "dataset    icdar15 val: 8 images" in output
+    output = run_as_user("crnn-eval model_path=en dataset=icdar15 split=val decoder=greedy", clone).stdout
+    assert "decoder    greedy" in output and "dataset    icdar15 val: 8 images" in output
 
 
 def test_reading_against_a_word_list(clone, word_files):
@@ -478,7 +480,7 @@ def test_reading_against_a_word_list(clone, word_files):
     for path in paths:
         shutil.copy(path, clone / "crops" / path.name)
     (clone / "my_names.txt").write_text("Tuongan\nArendelle\nRosenwald\n", encoding="utf-8")
-    greedy = [text for text, _ in Recognizer("en").read(paths)]
+    greedy = [text for text, _ in Recognizer("en", decoder=DecoderSettings()).read(paths)]
     for command, hot_words in (("crnn-predict crops/ --decoder lexicon", None),
                                ("crnn-predict crops/ --decoder lexicon --hot-words my_names.txt",
                                 str(clone / "my_names.txt"))):
